@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * api_documents.c: POST /v1/documents (upload once, send many times with
+ * document_id) and GET /v1/documents/{id}.
+ */
+#include "config.h"
+#include "mfx.h"
+#include "api.h"
+#include "document.h"
+#include "multipart.h"
+#include "store.h"
+
+#include <stdlib.h>
+
+void mfx_api_document_create(struct mfx_req *req)
+{
+    if (!mfx_req_content_type_is(req, "multipart/form-data")) {
+        mfx_reply_error(req, MFX_E_unsupported_media_type, "Upload the document as multipart/form-data with a file part.", NULL);
+        return;
+    }
+    struct mfx_part *parts;
+    char *perr;
+    int n = mfx_multipart_parse(mfx_req_header(req, "Content-Type"), req->body, req->body_len, &parts, &perr);
+    if (n < 0) {
+        char *m = mfx_asprintf("The multipart body is malformed: %s.", perr);
+        mfx_reply_error(req, MFX_E_validation_failed, m, NULL);
+        free(m);
+        free(perr);
+        return;
+    }
+    const struct mfx_part *file = mfx_multipart_get(parts, n, "file");
+    if (!file) {
+        json_object *fe = NULL;
+        mfx_field_error(&fe, "file", "is required");
+        mfx_reply_error(req, MFX_E_validation_failed, NULL, fe);
+        mfx_multipart_free(parts, n);
+        return;
+    }
+    char doc_id[MFX_ID_MAX];
+    int pages;
+    enum mfx_err err;
+    char *msg = NULL;
+    mfx_tx_begin();
+    int rc = mfx_document_store(req->auth.env_id, file->filename, file->data, file->len, doc_id, &pages, &err, &msg);
+    json_object *o = rc == MFX_OK ? mfx_document_json(req->auth.env_id, doc_id) : NULL;
+    mfx_tx_end(rc == MFX_OK);
+    mfx_multipart_free(parts, n);
+    if (rc != MFX_OK) {
+        json_object *fe = NULL;
+        if (err == MFX_E_validation_failed) mfx_field_error(&fe, "file", msg);
+        mfx_reply_error(req, err, err == MFX_E_validation_failed ? NULL : msg, fe);
+        free(msg);
+        return;
+    }
+    mfx_reply_json(req, 201, o);
+}
+
+void mfx_api_document_get(struct mfx_req *req)
+{
+    json_object *o = mfx_document_json(req->auth.env_id, req->params[0]);
+    if (!o) {
+        mfx_reply_error(req, MFX_E_not_found, "No document with this id in this key's environment.", NULL);
+        return;
+    }
+    mfx_reply_json(req, 200, o);
+}

@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * document.c: documents are sniffed by their first bytes, never by name or
+ * header. PDFs are opened with poppler-glib only to count pages here; the
+ * documents issue moves all parsing of untrusted files into sandboxed
+ * render children. Files are written to a temporary name, fsynced and
+ * renamed, so a crash never leaves a half document under a real id.
+ */
+#include "config.h"
+#include "mfx.h"
+#include "document.h"
+#include "ids.h"
+#include "log.h"
+#include "settings.h"
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poppler.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <tiffio.h>
+#include <unistd.h>
+
+const char *mfx_document_sniff(const unsigned char *d, size_t len)
+{
+    /* A PDF header may follow a little junk (PDF 1.7 §7.5.2 tolerance: 1024 bytes). */
+    if (len >= 5) {
+        size_t lim = len < 1024 ? len : 1024;
+        if (memmem(d, lim, "%PDF-", 5)) return "application/pdf";
+    }
+    if (len >= 4 && ((d[0] == 'I' && d[1] == 'I' && d[2] == 42 && d[3] == 0) ||
+                     (d[0] == 'M' && d[1] == 'M' && d[2] == 0 && d[3] == 42)))
+        return "image/tiff";
+    if (len >= 8 && !memcmp(d, "\x89PNG\r\n\x1a\n", 8)) return "image/png";
+    if (len >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF) return "image/jpeg";
+    return NULL;
+}
+
+/* libtiff reads from memory through these client procs. */
+struct membuf {
+    const unsigned char *data;
+    size_t len, pos;
+};
+
+static tsize_t mem_read(thandle_t h, tdata_t buf, tsize_t n)
+{
+    struct membuf *m = (struct membuf *)h;
+    size_t left = m->len - m->pos;
+    size_t k = (size_t)n < left ? (size_t)n : left;
+    memcpy(buf, m->data + m->pos, k);
+    m->pos += k;
+    return (tsize_t)k;
+}
+static tsize_t mem_write(thandle_t h, tdata_t buf, tsize_t n) { (void)h; (void)buf; (void)n; return -1; }
+static toff_t mem_seek(thandle_t h, toff_t off, int whence)
+{
+    struct membuf *m = (struct membuf *)h;
+    uint64_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? m->pos : m->len;
+    uint64_t np = base + off;
+    if (np > m->len) np = m->len;
+    m->pos = (size_t)np;
+    return (toff_t)np;
+}
+static int mem_close(thandle_t h) { (void)h; return 0; }
+static toff_t mem_size(thandle_t h) { return (toff_t)((struct membuf *)h)->len; }
+static int mem_map(thandle_t h, tdata_t *base, toff_t *size) { (void)h; (void)base; (void)size; return 0; }
+static void mem_unmap(thandle_t h, tdata_t base, toff_t size) { (void)h; (void)base; (void)size; }
+
+static void tiff_quiet(const char *module, const char *fmt, va_list ap) { (void)module; (void)fmt; (void)ap; }
+
+static int count_tiff(const unsigned char *data, size_t len, int max_pages, int *pages, char **msg)
+{
+    TIFFSetErrorHandler(tiff_quiet);
+    TIFFSetWarningHandler(tiff_quiet);
+    struct membuf m = { data, len, 0 };
+    TIFF *t = TIFFClientOpen("upload", "rm", (thandle_t)&m, mem_read, mem_write, mem_seek, mem_close,
+                             mem_size, mem_map, mem_unmap);
+    if (!t) {
+        *msg = mfx_strdup("the TIFF file could not be read");
+        return MFX_ERR;
+    }
+    int n = 1;
+    while (n <= max_pages && TIFFReadDirectory(t)) n++;
+    TIFFClose(t);
+    *pages = n;
+    return MFX_OK;
+}
+
+static int count_pdf(const unsigned char *data, size_t len, int *pages, char **msg)
+{
+    GError *gerr = NULL;
+    GBytes *bytes = g_bytes_new_static(data, len);
+    PopplerDocument *doc = poppler_document_new_from_bytes(bytes, NULL, &gerr);
+    g_bytes_unref(bytes);
+    if (!doc) {
+        bool encrypted = gerr && gerr->domain == POPPLER_ERROR && gerr->code == POPPLER_ERROR_ENCRYPTED;
+        *msg = encrypted ? mfx_strdup("the PDF is encrypted and needs a password")
+                         : mfx_asprintf("the PDF could not be read (%s)", gerr ? gerr->message : "unknown error");
+        if (gerr) g_error_free(gerr);
+        return MFX_ERR;
+    }
+    *pages = poppler_document_get_n_pages(doc);
+    g_object_unref(doc);
+    if (*pages < 1) {
+        *msg = mfx_strdup("the PDF has no pages");
+        return MFX_ERR;
+    }
+    return MFX_OK;
+}
+
+int mfx_document_count_pages(const char *ct, const unsigned char *data, size_t len, int max_pages,
+                             int *pages, char **msg)
+{
+    *msg = NULL;
+    *pages = 0;
+    if (!strcmp(ct, "application/pdf")) return count_pdf(data, len, pages, msg);
+    if (!strcmp(ct, "image/tiff")) return count_tiff(data, len, max_pages, pages, msg);
+    *pages = 1;
+    return MFX_OK;
+}
+
+static int mkdir_p(const char *path)
+{
+    char *p = mfx_strdup(path);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = '\0';
+        if (mkdir(p, 0700) != 0 && errno != EEXIST) { free(p); return -1; }
+        *s = '/';
+    }
+    int rc = mkdir(p, 0700) != 0 && errno != EEXIST ? -1 : 0;
+    free(p);
+    return rc;
+}
+
+/* Writes data to path durably (temp file, fsync, rename, fsync dir). */
+static int write_durable(const char *dir, const char *path, const unsigned char *data, size_t len)
+{
+    char *tmp = mfx_asprintf("%s.part", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int rc = -1;
+    if (fd >= 0) {
+        size_t off = 0;
+        while (off < len) {
+            ssize_t w = write(fd, data + off, len - off);
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) break;
+            off += (size_t)w;
+        }
+        if (off == len && fsync(fd) == 0) rc = 0;
+        close(fd);
+    }
+    if (rc == 0 && rename(tmp, path) != 0) rc = -1;
+    if (rc != 0) unlink(tmp);
+    free(tmp);
+    if (rc == 0) {
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) { fsync(dfd); close(dfd); }
+    }
+    return rc;
+}
+
+int mfx_document_store(const char *env_id, const char *filename, const unsigned char *data, size_t len,
+                       char doc_id[MFX_ID_MAX], int *pages, enum mfx_err *err, char **msg)
+{
+    *msg = NULL;
+    if (len == 0) {
+        *err = MFX_E_validation_failed;
+        *msg = mfx_strdup("the file is empty");
+        return MFX_ERR;
+    }
+    if (len > (size_t)mfx_cfg.max_upload) {
+        *err = MFX_E_payload_too_large;
+        *msg = mfx_asprintf("the file is larger than the limit of %lld bytes", (long long)mfx_cfg.max_upload);
+        return MFX_ERR;
+    }
+    const char *ct = mfx_document_sniff(data, len);
+    if (!ct) {
+        *err = MFX_E_unsupported_media_type;
+        *msg = mfx_strdup("the file is not a PDF, TIFF, PNG or JPEG (checked by its content, not its name)");
+        return MFX_ERR;
+    }
+    if (mfx_document_count_pages(ct, data, len, (int)mfx_cfg.max_pages, pages, msg) != MFX_OK) {
+        *err = MFX_E_validation_failed;
+        return MFX_ERR;
+    }
+    if (*pages > mfx_cfg.max_pages) {
+        *err = MFX_E_validation_failed;
+        *msg = mfx_asprintf("the document has %s%d pages; the limit is %lld",
+                            !strcmp(ct, "image/tiff") ? "more than " : "",
+                            !strcmp(ct, "image/tiff") ? (int)mfx_cfg.max_pages : *pages, (long long)mfx_cfg.max_pages);
+        return MFX_ERR;
+    }
+    mfx_id_new("doc_", doc_id);
+    char *dir = mfx_asprintf("%s/documents/%s", mfx_cfg.data_dir, env_id);
+    char *path = mfx_asprintf("%s/%s", dir, doc_id);
+    int rc = mkdir_p(dir) == 0 ? write_durable(dir, path, data, len) : -1;
+    if (rc != 0) {
+        mfx_error("document", "writing %s failed: %s", path, strerror(errno));
+        *err = MFX_E_storage_unavailable;
+        *msg = mfx_strdup("the document could not be stored; nothing was changed");
+        free(dir);
+        free(path);
+        return MFX_ERR;
+    }
+    char sha[65];
+    mfx_sha256_hex(data, len, sha);
+    sqlite3_stmt *st = mfx_stmt(
+        "INSERT INTO documents (id, environment_id, filename, content_type, size, pages, sha256, path, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    sqlite3_bind_text(st, 1, doc_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, env_id, -1, SQLITE_STATIC);
+    mfx_bind_text(st, 3, filename);
+    sqlite3_bind_text(st, 4, ct, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)len);
+    sqlite3_bind_int(st, 6, *pages);
+    sqlite3_bind_text(st, 7, sha, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, path, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 9, mfx_now_ms());
+    bool ok = sqlite3_step(st) == SQLITE_DONE;
+    mfx_stmt_done(st);
+    free(dir);
+    free(path);
+    if (!ok) {
+        *err = MFX_E_storage_unavailable;
+        *msg = mfx_strdup("the document could not be recorded; nothing was changed");
+        return MFX_ERR;
+    }
+    return MFX_OK;
+}
+
+json_object *mfx_document_json(const char *env_id, const char *doc_id)
+{
+    sqlite3_stmt *st = mfx_stmt(
+        "SELECT id, filename, content_type, size, pages, sha256, created_at, deleted_at FROM documents"
+        " WHERE id = ? AND environment_id = ?");
+    sqlite3_bind_text(st, 1, doc_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, env_id, -1, SQLITE_STATIC);
+    json_object *o = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        char ts[32];
+        o = json_object_new_object();
+        json_object_object_add(o, "id", json_object_new_string(mfx_col_text(st, 0)));
+        json_object_object_add(o, "object", json_object_new_string("document"));
+        json_object_object_add(o, "filename", mfx_col_null(st, 1) ? NULL : json_object_new_string(mfx_col_text(st, 1)));
+        json_object_object_add(o, "content_type", json_object_new_string(mfx_col_text(st, 2)));
+        json_object_object_add(o, "size", json_object_new_int64(sqlite3_column_int64(st, 3)));
+        json_object_object_add(o, "pages", json_object_new_int(sqlite3_column_int(st, 4)));
+        json_object_object_add(o, "sha256", json_object_new_string(mfx_col_text(st, 5)));
+        mfx_time_format(sqlite3_column_int64(st, 6), ts);
+        json_object_object_add(o, "created_at", json_object_new_string(ts));
+        json_object_object_add(o, "deleted", json_object_new_boolean(!mfx_col_null(st, 7)));
+    }
+    mfx_stmt_done(st);
+    return o;
+}
+
+int mfx_document_locate(const char *env_id, const char *doc_id, char **path, int *pages, char **ct)
+{
+    sqlite3_stmt *st = mfx_stmt(
+        "SELECT path, pages, content_type, deleted_at FROM documents WHERE id = ? AND environment_id = ?");
+    sqlite3_bind_text(st, 1, doc_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, env_id, -1, SQLITE_STATIC);
+    int rc = MFX_NOTFOUND;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        if (!mfx_col_null(st, 3) || mfx_col_null(st, 0)) {
+            rc = MFX_ERR;
+        } else {
+            if (path) *path = mfx_strdup(mfx_col_text(st, 0));
+            if (pages) *pages = sqlite3_column_int(st, 1);
+            if (ct) *ct = mfx_strdup(mfx_col_text(st, 2));
+            rc = MFX_OK;
+        }
+    }
+    mfx_stmt_done(st);
+    return rc;
+}
+
+unsigned char *mfx_file_read(const char *path, size_t max, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return NULL;
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || (size_t)sb.st_size > max) {
+        close(fd);
+        return NULL;
+    }
+    size_t size = (size_t)sb.st_size, off = 0;
+    unsigned char *buf = mfx_malloc(size + 1);
+    while (off < size) {
+        ssize_t r = read(fd, buf + off, size - off);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        off += (size_t)r;
+    }
+    close(fd);
+    if (off != size) {
+        free(buf);
+        return NULL;
+    }
+    *len = size;
+    return buf;
+}

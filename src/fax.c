@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * fax.c: the fax row and the fax object. The object is always rendered from
+ * the database (fax row + attempt rows), so the API, the events and a replay
+ * after restart show the same thing.
+ */
+#include "config.h"
+#include "mfx.h"
+#include "fax.h"
+#include "events.h"
+#include "ids.h"
+#include "ledger.h"
+#include "log.h"
+#include "settings.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <string.h>
+
+bool mfx_fax_status_terminal(const char *status)
+{
+    return !strcmp(status, "delivered") || !strcmp(status, "failed");
+}
+
+int mfx_fax_insert(const char *env_id, bool live, const struct mfx_fax_spec *s, const char *idem_key,
+                   char fax_id[MFX_ID_MAX], enum mfx_err *err)
+{
+    mfx_id_new("fax_", fax_id);
+    int64_t pages_for_hold = s->pages > 0 ? s->pages : mfx_cfg.estimate_pages;
+    int64_t hold = pages_for_hold * mfx_ledger_page_price(live);
+    if (mfx_ledger_hold(env_id, fax_id, hold) != MFX_OK) {
+        *err = MFX_E_insufficient_balance;
+        return MFX_ERR;
+    }
+    int64_t now = mfx_now_ms();
+    sqlite3_stmt *st = mfx_stmt(
+        "INSERT INTO faxes (id, environment_id, status, to_number, from_number, csid, header_text,"
+        " resolution, page_size, optimize_for, cover_page, tags, webhook_url, idempotency_key,"
+        " max_attempts, ecm, t38, document_id, document_url, pages, cost_held, next_attempt_at,"
+        " resent_from, created_at, updated_at)"
+        " VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    int i = 1;
+    sqlite3_bind_text(st, i++, fax_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, env_id, -1, SQLITE_STATIC);
+    mfx_bind_text(st, i++, s->to);
+    mfx_bind_text(st, i++, s->from_number);
+    mfx_bind_text(st, i++, s->csid);
+    mfx_bind_text(st, i++, s->header_text);
+    mfx_bind_text(st, i++, s->resolution);
+    mfx_bind_text(st, i++, s->page_size);
+    mfx_bind_text(st, i++, s->optimize_for);
+    mfx_bind_text(st, i++, s->cover_page ? json_object_to_json_string_ext(s->cover_page, JSON_C_TO_STRING_PLAIN) : NULL);
+    mfx_bind_text(st, i++, s->tags ? json_object_to_json_string_ext(s->tags, JSON_C_TO_STRING_PLAIN) : "{}");
+    mfx_bind_text(st, i++, s->webhook_url);
+    mfx_bind_text(st, i++, idem_key && *idem_key ? idem_key : NULL);
+    sqlite3_bind_int(st, i++, s->max_attempts);
+    sqlite3_bind_int(st, i++, s->ecm);
+    mfx_bind_text(st, i++, s->t38);
+    mfx_bind_text(st, i++, s->document_id);
+    mfx_bind_text(st, i++, s->document_url);
+    if (s->pages > 0) sqlite3_bind_int(st, i++, s->pages);
+    else sqlite3_bind_null(st, i++);
+    sqlite3_bind_int64(st, i++, hold);
+    sqlite3_bind_int64(st, i++, now);
+    mfx_bind_text(st, i++, s->resent_from);
+    sqlite3_bind_int64(st, i++, now);
+    sqlite3_bind_int64(st, i++, now);
+    bool ok = sqlite3_step(st) == SQLITE_DONE;
+    if (!ok) mfx_error("fax", "fax=%s insert failed: %s", fax_id, sqlite3_errmsg(mfx_db()));
+    mfx_stmt_done(st);
+    if (!ok) {
+        *err = MFX_E_storage_unavailable;
+        return MFX_ERR;
+    }
+    mfx_event_emit(env_id, "fax.queued", fax_id, mfx_fax_json(env_id, fax_id), NULL);
+    return MFX_OK;
+}
+
+static void add_time(json_object *o, const char *name, sqlite3_stmt *st, int col)
+{
+    if (mfx_col_null(st, col)) {
+        json_object_object_add(o, name, NULL);
+        return;
+    }
+    char ts[32];
+    mfx_time_format(sqlite3_column_int64(st, col), ts);
+    json_object_object_add(o, name, json_object_new_string(ts));
+}
+
+static void add_text(json_object *o, const char *name, sqlite3_stmt *st, int col)
+{
+    json_object_object_add(o, name, mfx_col_null(st, col) ? NULL : json_object_new_string(mfx_col_text(st, col)));
+}
+
+static void add_int(json_object *o, const char *name, sqlite3_stmt *st, int col)
+{
+    json_object_object_add(o, name, mfx_col_null(st, col) ? NULL : json_object_new_int64(sqlite3_column_int64(st, col)));
+}
+
+static json_object *attempts_json(const char *fax_id)
+{
+    json_object *arr = json_object_new_array();
+    sqlite3_stmt *st = mfx_stmt(
+        "SELECT id, attempt_number, started_at, completed_at, transport, sip_status, bit_rate, ecm,"
+        " remote_csid, pages_sent, error_code, error_subcode, error_message"
+        " FROM attempts WHERE fax_id = ? ORDER BY attempt_number");
+    sqlite3_bind_text(st, 1, fax_id, -1, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_object *a = json_object_new_object();
+        add_text(a, "id", st, 0);
+        add_int(a, "attempt_number", st, 1);
+        add_time(a, "started_at", st, 2);
+        add_time(a, "completed_at", st, 3);
+        if (mfx_col_null(st, 3)) json_object_object_add(a, "duration_ms", NULL);
+        else json_object_object_add(a, "duration_ms", json_object_new_int64(sqlite3_column_int64(st, 3) - sqlite3_column_int64(st, 2)));
+        add_text(a, "transport", st, 4);
+        add_int(a, "sip_status", st, 5);
+        add_int(a, "bit_rate", st, 6);
+        json_object_object_add(a, "ecm", mfx_col_null(st, 7) ? NULL : json_object_new_boolean(sqlite3_column_int(st, 7)));
+        add_text(a, "remote_csid", st, 8);
+        add_int(a, "pages_sent", st, 9);
+        add_text(a, "error_code", st, 10);
+        add_text(a, "error_subcode", st, 11);
+        add_text(a, "error_message", st, 12);
+        json_object_array_add(arr, a);
+    }
+    mfx_stmt_done(st);
+    return arr;
+}
+
+json_object *mfx_fax_json(const char *env_id, const char *fax_id)
+{
+    sqlite3_stmt *st = mfx_stmt(
+        "SELECT f.id, f.status, f.to_number, f.from_number, f.csid, f.header_text, f.pages, f.pages_sent,"
+        " f.resolution, f.page_size, f.optimize_for, f.cover_page, f.tags, f.webhook_url, f.idempotency_key,"
+        " f.document_id, f.max_attempts, f.attempts_made, f.next_attempt_at, f.error_code, f.error_subcode,"
+        " f.error_message, f.cost_held, f.cost_captured, f.resent_from, e.type, f.created_at, f.updated_at,"
+        " f.submitted_at, f.completed_at, f.ecm, f.t38, f.document_url, f.deleted_at"
+        " FROM faxes f JOIN environments e ON e.id = f.environment_id WHERE f.id = ? AND f.environment_id = ?");
+    sqlite3_bind_text(st, 1, fax_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, env_id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        mfx_stmt_done(st);
+        return NULL;
+    }
+    json_object *o = json_object_new_object();
+    add_text(o, "id", st, 0);
+    json_object_object_add(o, "object", json_object_new_string("fax"));
+    add_text(o, "status", st, 1);
+    add_text(o, "to", st, 2);
+    add_text(o, "from_number", st, 3);
+    add_text(o, "csid", st, 4);
+    add_text(o, "header_text", st, 5);
+    add_int(o, "pages", st, 6);
+    add_int(o, "pages_sent", st, 7);
+    add_text(o, "resolution", st, 8);
+    add_text(o, "page_size", st, 9);
+    add_text(o, "optimize_for", st, 10);
+    json_object *cover = mfx_col_null(st, 11) ? NULL : json_tokener_parse(mfx_col_text(st, 11));
+    json_object_object_add(o, "cover_page", cover);
+    json_object *tags = json_tokener_parse(mfx_col_text(st, 12));
+    if (!tags) tags = json_object_new_object();
+    json_object_object_add(o, "tags", tags);
+    json_object_object_add(o, "metadata", json_object_get(tags));
+    add_text(o, "webhook_url", st, 13);
+    add_text(o, "idempotency_key", st, 14);
+    add_text(o, "document_id", st, 15);
+    int max_attempts = sqlite3_column_int(st, 16);
+    int made = sqlite3_column_int(st, 17);
+    json_object *rp = json_object_new_object();
+    json_object_object_add(rp, "max", json_object_new_int(max_attempts - 1));
+    json_object_object_add(rp, "backoff", json_object_new_string("exponential"));
+    json_object_object_add(o, "retry_policy", rp);
+    json_object_object_add(o, "max_attempts", json_object_new_int(max_attempts));
+    /* Retries left: attempts not yet made, less the first one if none ran. */
+    int remaining = max_attempts - (made > 0 ? made : 1);
+    json_object_object_add(o, "retries_remaining", json_object_new_int(remaining > 0 ? remaining : 0));
+    json_object_object_add(o, "ecm", json_object_new_boolean(sqlite3_column_int(st, 30)));
+    add_text(o, "t38", st, 31);
+    add_text(o, "document_url", st, 32);
+    const char *status = mfx_col_text(st, 1);
+    if (!strcmp(status, "queued") && made > 0) add_time(o, "next_attempt_at", st, 18);
+    else json_object_object_add(o, "next_attempt_at", NULL);
+    add_text(o, "error_code", st, 19);
+    add_text(o, "error_subcode", st, 20);
+    add_text(o, "error_message", st, 21);
+    json_object *cost = json_object_new_object();
+    json_object_object_add(cost, "held", json_object_new_int64(mfx_fax_status_terminal(status) ? 0 : sqlite3_column_int64(st, 22)));
+    json_object_object_add(cost, "captured", json_object_new_int64(sqlite3_column_int64(st, 23)));
+    json_object_object_add(cost, "currency", json_object_new_string(mfx_cfg.currency));
+    json_object_object_add(o, "cost", cost);
+    add_text(o, "resent_from", st, 24);
+    add_text(o, "environment", st, 25);
+    add_time(o, "created_at", st, 26);
+    add_time(o, "updated_at", st, 27);
+    add_time(o, "submitted_at", st, 28);
+    add_time(o, "completed_at", st, 29);
+    add_time(o, "deleted_at", st, 33);
+    mfx_stmt_done(st);
+    json_object_object_add(o, "attempts", attempts_json(fax_id));
+    return o;
+}
+
+int mfx_fax_env(const char *fax_id, char env_id[MFX_ID_MAX], bool *live)
+{
+    sqlite3_stmt *st = mfx_stmt(
+        "SELECT f.environment_id, e.type FROM faxes f JOIN environments e ON e.id = f.environment_id WHERE f.id = ?");
+    sqlite3_bind_text(st, 1, fax_id, -1, SQLITE_STATIC);
+    int rc = MFX_NOTFOUND;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(env_id, MFX_ID_MAX, "%s", mfx_col_text(st, 0));
+        if (live) *live = !strcmp(mfx_col_text(st, 1), "live");
+        rc = MFX_OK;
+    }
+    mfx_stmt_done(st);
+    return rc;
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * settings.h: every setting of mintfaxd, read from an INI file with GKeyFile and
+ * overridden by MINTFAX_<SECTION>_<KEY> environment variables. The directive
+ * table in config.c is the single list: conf/mintfax.conf documents each
+ * entry, and a test checks the two agree (mintfaxd --print-config).
+ */
+#ifndef MFX_SETTINGS_H
+#define MFX_SETTINGS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct mfx_config {
+    /* [server] */
+    char *listen;
+    char *data_dir;
+    char *public_url;
+    char *account_key;
+    char *log_level;
+    int64_t max_json_body;
+    int64_t max_upload;
+    double shutdown_timeout;
+    int log_phone_digits;
+    /* [store] */
+    char *db_path;
+    /* [limits] */
+    int64_t max_pages;
+    int64_t max_tags;
+    int64_t max_url_length;
+    int64_t max_list_page;
+    /* [sandbox] */
+    double time_scale;
+    int64_t sandbox_max_channels;
+    int64_t sandbox_initial_credits;
+    /* [billing] */
+    int64_t price_sandbox;
+    int64_t price_live;
+    int64_t estimate_pages;
+    int64_t low_balance_threshold;
+    char *currency;
+    /* [retry] */
+    int64_t default_retries;
+    double backoff_base;
+    double backoff_cap;
+    /* [ratelimit] */
+    int64_t rate_requests;
+    double rate_window;
+    double poll_interval;
+    /* [idempotency] */
+    double idempotency_ttl;
+    /* [documents] */
+    bool allow_private;
+    double fetch_timeout;
+    int64_t fetch_max_redirects;
+    /* [carrier] */
+    char *live_carrier;
+};
+
+extern struct mfx_config mfx_cfg;
+
+/* Loads defaults, then FILE (may be NULL), then the environment, into mfx_cfg.
+ * On error returns -1 with a message for a person in *err (caller frees). */
+int mfx_config_load(const char *file, char **err);
+/* Prints every directive as "section.key = default  # help" lines (stdout). */
+void mfx_config_print(void);
+void mfx_config_free(void);
+
+#endif

@@ -1,0 +1,476 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The contract test: docs/openapi.yaml against a real mintfaxd. For every
+// operation in the spec (one test() each) it sends the operation's example
+// request (path parameters filled with ids of objects created first, ids in
+// example bodies replaced by real ones), then checks the answer against the
+// spec: the status is the operation's success status, the Content-Type is one
+// the spec lists, required headers are present and valid, and the JSON body
+// validates against the response schema (Ajv, JSON Schema 2020-12). Bodies
+// are checked "closed": a property the schema does not document is an error,
+// so the spec cannot silently fall behind the daemon. Each authenticated
+// operation is also called without a key (401) and with the wrong kind of
+// key (403), and those error bodies are validated against the Error schema.
+//
+// Environment: MINTFAXD (the daemon), MFX_SRCDIR (the source tree).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import Ajv2020 from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { api, srcDir, startDaemon, waitFor } from './lib/daemon.mjs';
+import { makePdf } from './lib/pdf.mjs';
+
+const specPath = path.join(srcDir, 'docs', 'openapi.yaml');
+const spec = YAML.parse(fs.readFileSync(specPath, 'utf8'));
+const pdf = makePdf({ pages: 1, text: 'mintfax contract test' });
+
+// ---------------------------------------------------------------------------
+// The spec: $ref resolution for non-schema components, and Ajv for schemas.
+
+function pointer(ref) {
+    assert.ok(ref.startsWith('#/'), `only local $refs are supported: ${ref}`);
+    return ref.slice(2).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+        .reduce((node, key) => {
+            assert.ok(node && key in node, `dangling $ref ${ref}`);
+            return node[key];
+        }, spec);
+}
+/** Follows $ref chains of a parameter, response, example, header, requestBody. */
+function deref(node) {
+    let n = node;
+    for (let i = 0; n && typeof n === 'object' && n.$ref && i < 10; i++) n = pointer(n.$ref);
+    return n;
+}
+
+// Two copies of components/schemas go to Ajv: "closed" ones, where every
+// object schema with properties rejects properties it does not list
+// (unevaluatedProperties: false), and "open" ones, used as members of allOf
+// (whose parent closes the combination instead).
+const CLOSED = 'https://mintfax.test/schemas/closed';
+const OPEN = 'https://mintfax.test/schemas/open';
+
+function toAjv(node, closed, inAllOf = false) {
+    if (Array.isArray(node)) return node.map((n) => toAjv(n, closed, inAllOf));
+    if (!node || typeof node !== 'object') return node;
+    const out = {};
+    for (const [k, v] of Object.entries(node)) {
+        if (k === '$ref' && typeof v === 'string') {
+            const m = /^#\/components\/schemas\/(.+)$/.exec(v);
+            assert.ok(m, `unsupported schema $ref ${v}`);
+            out.$ref = `${inAllOf ? OPEN : CLOSED}#/$defs/${m[1]}`;
+        } else if (k === 'allOf') {
+            out.allOf = v.map((member) => toAjv(member, closed, true));
+        } else if (k === 'properties' || k === 'patternProperties' || k === '$defs') {
+            out[k] = Object.fromEntries(Object.entries(v).map(([name, s]) => [name, toAjv(s, closed)]));
+        } else if (['example', 'examples', 'xml', 'externalDocs', 'discriminator'].includes(k)) {
+            // annotations that are not JSON Schema (or not needed here)
+        } else {
+            out[k] = toAjv(v, closed);
+        }
+    }
+    const isObjectSchema = out.properties || out.allOf;
+    if (closed && !inAllOf && isObjectSchema && !('additionalProperties' in out) && !('unevaluatedProperties' in out)) {
+        out.unevaluatedProperties = false;
+    }
+    return out;
+}
+
+const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+addFormats(ajv);
+const schemas = spec.components.schemas;
+ajv.addSchema({ $id: CLOSED, $defs: Object.fromEntries(Object.entries(schemas).map(([n, s]) => [n, toAjv(s, true)])) });
+ajv.addSchema({ $id: OPEN, $defs: Object.fromEntries(Object.entries(schemas).map(([n, s]) => [n, toAjv(s, true, true)])) });
+const compiled = new Map();
+function validator(schema) {
+    const key = JSON.stringify(schema);
+    if (!compiled.has(key)) compiled.set(key, ajv.compile(toAjv(schema, true)));
+    return compiled.get(key);
+}
+function assertSchema(schema, value, what) {
+    const validate = validator(schema);
+    if (!validate(value)) {
+        const errs = validate.errors.map((e) => {
+            const extra = e.params?.unevaluatedProperty ? ` (undocumented property "${e.params.unevaluatedProperty}")`
+                : e.params?.allowedValues ? ` (allowed: ${JSON.stringify(e.params.allowedValues)})` : '';
+            return `  ${e.instancePath || '/'} ${e.message}${extra}`;
+        });
+        assert.fail(`${what} does not match its schema:\n${errs.join('\n')}\nbody: ${JSON.stringify(value).slice(0, 1500)}`);
+    }
+}
+
+/** Every operation of the spec, in file order. */
+const operations = [];
+for (const [p, item] of Object.entries(spec.paths)) {
+    for (const method of ['get', 'put', 'post', 'delete', 'patch']) {
+        const op = item[method];
+        if (!op) continue;
+        const params = [...(item.parameters || []), ...(op.parameters || [])].map(deref);
+        const security = op.security ?? spec.security ?? [];
+        const schemes = security.flatMap((req) => Object.keys(req));
+        operations.push({ id: op.operationId, method: method.toUpperCase(), path: p, op, params, schemes });
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The daemon and the objects the operations need.
+
+let d;        // the daemon
+const fx = {};   // fixtures made so far, by name
+const mediaType = (ct) => (ct || '').split(';')[0].trim().toLowerCase();
+
+before(async () => {
+    d = await startDaemon({
+        env: {
+            MINTFAX_SANDBOX_TIME_SCALE: '0.001',
+            MINTFAX_RATELIMIT_POLL_INTERVAL: '0',
+            MINTFAX_RATELIMIT_REQUESTS: '100000',
+        },
+    });
+});
+
+after(async () => {
+    if (d) await d.stop();
+});
+
+const keyFor = (scheme) => ({ environmentKey: d.keys.sandbox_key, accountKey: d.keys.account_key }[scheme]);
+
+async function call(key, method, urlPath, body, headers) {
+    return api(d.url, key, method, urlPath, body, headers);
+}
+function expectCreated(res, what) {
+    assert.ok(res.status >= 200 && res.status < 300,
+        `creating ${what} failed: ${res.status} ${res.text.slice(0, 500)}`);
+    return res.body;
+}
+
+async function uploadDocument() {
+    const form = new FormData();
+    form.append('file', new Blob([pdf], { type: 'application/pdf' }), 'contract.pdf');
+    return expectCreated(await call(d.keys.sandbox_key, 'POST', '/v1/documents', form), 'a document').id;
+}
+async function createFax(body) {
+    const res = await call(d.keys.sandbox_key, 'POST', '/v1/faxes', { document_id: await fixture('doc'), ...body });
+    return expectCreated(res, `a fax to ${body.to}`).id;
+}
+async function getFax(id) {
+    const res = await call(d.keys.sandbox_key, 'GET', `/v1/faxes/${id}`);
+    assert.equal(res.status, 200, `GET /v1/faxes/${id}: ${res.status} ${res.text.slice(0, 300)}`);
+    return res.body;
+}
+const terminal = (f) => f.status === 'delivered' || f.status === 'failed';
+
+const makers = {
+    doc: uploadDocument,
+    fax: () => createFax({ to: '+15005550001' }),
+    // Busy on every attempt with 10 retries: stays non-terminal for minutes.
+    cancellableFax: () => createFax({ to: '+15005550002', retries: 10 }),
+    // A terminal fax (bad_destination fails at once) with a document of its
+    // own, since deleting it deletes its document.
+    terminalFax: async () => {
+        const id = await createFax({ to: '+15005550005', retries: 0, document_id: await uploadDocument() });
+        await waitFor(async () => terminal(await getFax(id)), { timeoutMs: 20000, what: `fax ${id} to fail` });
+        return id;
+    },
+    event: async () => {
+        await fixture('fax');
+        const res = await waitFor(async () => {
+            const r = await call(d.keys.sandbox_key, 'GET', '/v1/events');
+            return r.status === 200 && r.body.data?.length > 0 && r;
+        }, { timeoutMs: 10000, what: 'an event in GET /v1/events' });
+        return res.body.data[0].id;
+    },
+    number: async () => {
+        const n = `+1555${String(Date.now() % 10000000).padStart(7, '0')}`;
+        return expectCreated(await call(d.keys.sandbox_key, 'POST', '/v1/numbers', { number: n }), 'a number').id;
+    },
+    workspace: async () => d.keys.workspace_id,
+    apiKey: async () => expectCreated(await call(d.keys.account_key, 'POST',
+        `/v1/workspaces/${d.keys.workspace_id}/keys`, { environment: 'sandbox', name: 'contract' }), 'an API key').id,
+};
+async function fixture(name) {
+    if (!(name in fx)) fx[name] = await makers[name]();
+    return fx[name];
+}
+
+// Ids in example bodies are replaced with real ones by their prefix.
+const idFixture = { doc: 'doc', fax: 'fax', fnum: 'number', ws: 'workspace', key: 'apiKey', evt: 'event' };
+const ID_RE = /^(doc|fax|fnum|ws|key|evt)_[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
+async function realIds(value) {
+    if (Array.isArray(value)) return Promise.all(value.map(realIds));
+    if (value && typeof value === 'object') {
+        const out = {};
+        for (const [k, v] of Object.entries(value)) out[k] = await realIds(v);
+        return out;
+    }
+    const m = typeof value === 'string' && ID_RE.exec(value);
+    return m ? fixture(idFixture[m[1]]) : value;
+}
+
+// Path parameters: by name, with the fax each operation needs.
+const faxFor = {
+    cancelFax: 'cancellableFax',
+    deleteFax: 'terminalFax',
+};
+async function pathParam(o, name) {
+    switch (name) {
+    case 'fax_id': return fixture(faxFor[o.id] || 'fax');
+    case 'document_id': return fixture('doc');
+    case 'event_id': return fixture('event');
+    case 'workspace_id': return fixture('workspace');
+    case 'key_id': return fixture('apiKey');
+    default: {
+        const p = o.params.find((x) => x.in === 'path' && x.name === name);
+        assert.ok(p && p.example !== undefined, `${o.id}: no way to fill path parameter {${name}}`);
+        return p.example;
+    }
+    }
+}
+async function buildUrl(o) {
+    let url = o.path;
+    for (const name of [...o.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1])) {
+        url = url.replace(`{${name}}`, encodeURIComponent(await pathParam(o, name)));
+    }
+    const q = new URLSearchParams();
+    for (const p of o.params) {
+        if (p.in === 'query' && p.example !== undefined) q.append(p.name, String(p.example));
+    }
+    return q.size ? `${url}?${q}` : url;
+}
+
+/** The first example of a media type object (examples map, or example). */
+function firstExample(media) {
+    if (media.examples) {
+        const first = Object.values(media.examples)[0];
+        return deref(first)?.value;
+    }
+    return media.example;
+}
+
+/** The example requests of an operation: one per request content type. */
+async function exampleRequests(o) {
+    const rb = deref(o.op.requestBody);
+    if (!rb) return [{ label: 'no body', body: undefined, headers: {} }];
+    const out = [];
+    for (const [type, media] of Object.entries(rb.content)) {
+        const example = firstExample(media);
+        assert.ok(example !== undefined, `${o.id}: no example for ${type}`);
+        const value = await realIds(example);
+        if (type === 'application/json') {
+            out.push({ label: type, body: value, headers: {} });
+        } else if (type === 'multipart/form-data') {
+            const schema = media.schema.$ref ? pointer(media.schema.$ref) : media.schema;
+            const form = new FormData();
+            for (const [k, v] of Object.entries(value)) {
+                const prop = schema.properties?.[k] || {};
+                if (prop.contentMediaType === 'application/octet-stream') {
+                    form.append(k, new Blob([pdf], { type: 'application/pdf' }), 'contract.pdf');
+                } else {
+                    form.append(k, typeof v === 'object' ? JSON.stringify(v) : String(v));
+                }
+            }
+            out.push({ label: type, body: form, headers: {} });
+        } else {
+            assert.fail(`${o.id}: the test cannot send ${type} yet`);
+        }
+    }
+    return out;
+}
+
+// ---------------------------------------------------------------------------
+// Checking an answer against the spec.
+
+function headerValue(schema, raw) {
+    const s = schema.$ref ? pointer(schema.$ref) : schema;
+    if (s.type === 'integer' || s.type === 'number') return /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;
+    return raw;
+}
+
+/**
+ * Checks res against the spec's response for its status; the status must be
+ * one the operation documents (explicitly, or expected when given).
+ */
+function checkResponse(o, res, expected) {
+    const responses = o.op.responses;
+    const where = `${o.method} ${o.path} → ${res.status}`;
+    if (expected !== undefined) {
+        assert.equal(res.status, expected,
+            `${o.method} ${o.path}: expected ${expected}, got ${res.status}: ${res.text.slice(0, 600)}`);
+    }
+    const specResponse = deref(responses[String(res.status)] || responses.default);
+    assert.ok(specResponse, `${where}: status not documented`);
+    if (!responses[String(res.status)]) assert.ok(res.status >= 400, `${where}: only errors may fall to default`);
+
+    for (const [name, h] of Object.entries(specResponse.headers || {})) {
+        const hd = deref(h);
+        const raw = res.headers.get(name);
+        if (raw === null) {
+            assert.ok(!hd.required, `${where}: required header ${name} missing`);
+            continue;
+        }
+        assertSchema(hd.schema, headerValue(hd.schema, raw), `${where}: header ${name}`);
+    }
+    const xr = res.headers.get('x-request-id');
+    assert.ok(xr, `${where}: no X-Request-Id`);
+    assert.equal(res.headers.get('request-id'), xr, `${where}: Request-Id differs from X-Request-Id`);
+
+    const content = specResponse.content;
+    if (!content) {
+        assert.equal(res.bytes.length, 0, `${where}: the spec documents no body, got ${res.text.slice(0, 200)}`);
+        return;
+    }
+    const type = mediaType(res.contentType);
+    assert.ok(type in content, `${where}: Content-Type "${res.contentType}" is not one of ${Object.keys(content).join(', ')}`);
+    const media = content[type];
+    if (type === 'application/json') {
+        assertSchema(media.schema, res.body, `${where} body`);
+        if (res.status >= 400) assert.equal(res.body.request_id, xr, `${where}: request_id differs from X-Request-Id`);
+    } else {
+        assert.ok(res.bytes.length > 0, `${where}: empty ${type} body`);
+    }
+}
+
+/** Sends o's example requests and checks each answer; returns the answers. */
+async function runExample(o, { headers = {} } = {}) {
+    const key = o.schemes.length ? keyFor(o.schemes[0]) : null;
+    const success = Object.keys(o.op.responses).filter((s) => /^2\d\d$/.test(s)).sort()[0];
+    assert.ok(success, `${o.id}: no 2xx response in the spec`);
+    const answers = [];
+    for (const req of await exampleRequests(o)) {
+        const url = await buildUrl(o);
+        const res = await call(key, o.method, url, req.body, { ...req.headers, ...headers });
+        checkResponse(o, res, Number(success));
+        answers.push({ req, res, url });
+    }
+    return answers;
+}
+
+/** The auth errors of an authenticated operation: no key, then the wrong kind. */
+async function checkAuthErrors(o) {
+    if (!o.schemes.length) return;
+    const url = await buildUrl(o);
+    const noKey = await call(null, o.method, url);
+    checkResponse(o, noKey, 401);
+    assert.equal(noKey.body.error, 'unauthenticated');
+    const wrong = o.schemes[0] === 'accountKey' ? d.keys.sandbox_key : d.keys.account_key;
+    const forbidden = await call(wrong, o.method, url);
+    checkResponse(o, forbidden, 403);
+    assert.equal(forbidden.body.error, 'forbidden');
+}
+
+// Extra checks of particular operations, after the example was sent.
+const extra = {
+    async createFax(o, [{ res }]) {
+        fx.fax ??= res.body.id;
+        assert.equal(res.body.status, 'queued');
+        assert.equal(res.body.environment, 'sandbox');
+        // Idempotency: the same request replays, another request is refused.
+        const idem = { 'Idempotency-Key': `contract-${Date.now()}` };
+        const [req] = await exampleRequests(o);
+        const first = await call(d.keys.sandbox_key, 'POST', o.path, req.body, idem);
+        checkResponse(o, first, 201);
+        const again = await call(d.keys.sandbox_key, 'POST', o.path, req.body, idem);
+        checkResponse(o, again, 201);
+        assert.equal(again.headers.get('idempotent-replayed'), 'true', 'a replay carries Idempotent-Replayed: true');
+        assert.equal(again.headers.get('x-idempotency-key'), idem['Idempotency-Key']);
+        assert.equal(again.text, first.text, 'a replay is the first answer byte for byte');
+        const other = await call(d.keys.sandbox_key, 'POST', o.path, { ...req.body, to: '+15005550007' }, idem);
+        checkResponse(o, other, 409);
+        assert.equal(other.body.error, 'idempotency_key_reuse');
+        // The magic numbers refused at submission.
+        const poor = await call(d.keys.sandbox_key, 'POST', o.path, { ...req.body, to: '+15005550006' });
+        checkResponse(o, poor, 402);
+        assert.equal(poor.body.error, 'insufficient_balance');
+        const invalid = await call(d.keys.sandbox_key, 'POST', o.path, { ...req.body, to: '+15005550099' });
+        checkResponse(o, invalid, 422);
+        assert.equal(invalid.body.error, 'validation_failed');
+        assert.ok(invalid.body.context?.errors && Object.keys(invalid.body.context.errors).length > 0,
+            'validation_failed names the rejected fields in context.errors');
+    },
+    async getFax(o, [{ res }]) {
+        assert.equal(res.body.id, fx.fax);
+    },
+    async cancelFax(o, [{ res }]) {
+        assert.equal(res.body.status, 'failed');
+        assert.equal(res.body.error_code, 'cancelled');
+        assert.equal(res.body.cost.held, 0, 'a cancelled fax holds nothing');
+        const again = await call(d.keys.sandbox_key, 'POST', `/v1/faxes/${res.body.id}/cancel`);
+        checkResponse(o, again, 409);
+        assert.equal(again.body.error, 'invalid_state');
+    },
+    async resendFax(o, [{ res }]) {
+        assert.equal(res.body.resent_from, fx.fax);
+        assert.equal(res.body.to, '+15005550007');
+    },
+    async deleteFax(o, [{ res }]) {
+        assert.ok(terminal(res.body));
+        const image = operations.find((x) => x.id === 'getFaxImage');
+        const gone = await call(d.keys.sandbox_key, 'GET', `/v1/faxes/${res.body.id}/image`);
+        checkResponse(image, gone, 410);
+        assert.equal(gone.body.error, 'gone');
+    },
+    async getFaxImage(o, [{ res }]) {
+        assert.ok(res.bytes.subarray(0, 5).toString('latin1') === '%PDF-', 'the image of a PDF fax is the PDF as stored');
+    },
+    async createDocument(o, [{ res }]) {
+        fx.doc ??= res.body.id;
+        assert.equal(res.body.content_type, 'application/pdf');
+        assert.equal(res.body.size, pdf.length);
+    },
+    async createNumber(o, [{ res }]) {
+        fx.number ??= res.body.id;
+    },
+    async createWorkspaceKey(o, [{ res }]) {
+        fx.apiKey ??= res.body.id;
+        const works = await call(res.body.key, 'GET', '/v1/environment/balance');
+        assert.equal(works.status, 200, 'the new key works at once');
+    },
+    async revokeWorkspaceKey(o, [{ res }]) {
+        assert.ok(res.body.revoked_at, 'revoked_at is set');
+    },
+    async createWorkspace(o, [{ res }]) {
+        for (const k of res.body.keys) {
+            const r = await call(k.key, 'GET', '/v1/workspace');
+            assert.equal(r.status, 200, `the new ${k.environment} key works`);
+            assert.equal(r.body.id, res.body.id);
+        }
+    },
+    async getCurrentWorkspace(o, [{ res }]) {
+        assert.equal(res.body.id, d.keys.workspace_id);
+    },
+    async getOpenApiSpec(o, [{ res }]) {
+        assert.deepEqual(YAML.parse(res.text), spec, 'GET /v1/openapi.yaml serves docs/openapi.yaml');
+    },
+    async getErrorPage(o) {
+        const unknown = await call(null, 'GET', '/docs/errors/no_such_code');
+        checkResponse(o, unknown, 404);
+    },
+    async getBalance(o, [{ res }]) {
+        assert.equal(res.body.type, 'sandbox');
+    },
+    async updateSettings(o, [{ req, res }]) {
+        for (const [k, v] of Object.entries(req.body)) assert.deepEqual(res.body[k], v, `settings.${k} was changed`);
+    },
+};
+
+// Operations that create what others need run first; the rest in spec order.
+const order = ['getHealth', 'createDocument', 'createFax', 'getFax', 'getFaxImage', 'resendFax', 'cancelFax', 'deleteFax',
+    'createNumber', 'createWorkspaceKey'];
+const rank = (id) => (order.includes(id) ? order.indexOf(id) : order.length);
+const planned = [...operations].sort((a, b) => rank(a.id) - rank(b.id));
+
+for (const o of planned) {
+    test(`${o.id}: ${o.method} ${o.path}`, { timeout: 60000 }, async (t) => {
+        assert.ok(o.id, `${o.method} ${o.path} has no operationId`);
+        try {
+            const answers = await runExample(o);
+            if (extra[o.id]) await extra[o.id](o, answers);
+            await checkAuthErrors(o);
+        } catch (err) {
+            t.diagnostic(`daemon log tail:\n${d ? d.logTail(15) : '(no daemon)'}`);
+            throw err;
+        }
+    });
+}
