@@ -26,8 +26,10 @@ static struct event_base *loop;
 static CURLM *multi;
 static struct event *timer_ev;
 static int active;
+static struct transfer *transfers;
 
 struct transfer {
+    struct transfer *next, *prev;   /* all transfers in flight */
     CURL *easy;
     mfx_fetch_cb cb;
     void *arg;
@@ -148,6 +150,9 @@ static void finish(struct transfer *t, CURLcode code)
         r.len = t->len;
     }
     t->cb(t->arg, &r);
+    if (t->prev) t->prev->next = t->next;
+    else transfers = t->next;
+    if (t->next) t->next->prev = t->prev;
     curl_multi_remove_handle(multi, t->easy);
     curl_easy_cleanup(t->easy);
     free(t->buf);
@@ -228,7 +233,20 @@ int mfx_fetch_init(struct event_base *base)
 void mfx_fetch_shutdown(void)
 {
     if (!multi) return;
-    curl_multi_cleanup(multi);   /* transfers still running are abandoned */
+    /* Transfers still running are abandoned: their owners hear "shutdown"
+     * and leave their faxes queued for the next start. */
+    while (transfers) {
+        struct transfer *t = transfers;
+        transfers = t->next;
+        struct mfx_fetch_result r = { .subcode = "shutdown", .message = "mintfaxd is stopping" };
+        t->cb(t->arg, &r);
+        curl_multi_remove_handle(multi, t->easy);
+        curl_easy_cleanup(t->easy);
+        free(t->buf);
+        free(t);
+        active--;
+    }
+    curl_multi_cleanup(multi);
     multi = NULL;
     event_free(timer_ev);
     curl_global_cleanup();
@@ -266,5 +284,8 @@ void mfx_fetch_start(const char *url, size_t max_bytes, mfx_fetch_cb cb, void *a
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
     active++;
+    t->next = transfers;
+    if (transfers) transfers->prev = t;
+    transfers = t;
     curl_multi_add_handle(multi, e);
 }

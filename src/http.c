@@ -366,6 +366,15 @@ static void handle(struct evhttp_request *ev, void *arg)
         mfx_reply_error(req, MFX_E_validation_failed, "The query string is malformed.", NULL);
         return;
     }
+    /* evhttp decodes values but not keys: tag%5Bx%5D must read tag[x]. */
+    struct evkeyval *kv;
+    TAILQ_FOREACH(kv, &req->query, next) {
+        char *key = evhttp_uridecode(kv->key, 1, NULL);
+        if (key) {
+            free(kv->key);
+            kv->key = key;
+        }
+    }
 
     if (!accepting) {
         mfx_reply_header(req, "Connection", "close");

@@ -174,9 +174,9 @@ out:
         free(err);
     }
     mfx_http_free();
+    mfx_fetch_shutdown();          /* before the scheduler: its jobs hear "shutdown" */
+    mfx_module_stop_all();         /* calls still running are dropped, not reported */
     mfx_scheduler_free();
-    mfx_fetch_shutdown();
-    mfx_module_stop_all();
     mfx_store_close();
     mfx_idempotency_free();
     mfx_ratelimit_free();

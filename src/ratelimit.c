@@ -83,8 +83,10 @@ bool mfx_ratelimit_check(struct mfx_req *req, const char *fax_id)
             snprintf(ra, sizeof ra, "%lld", (long long)((min_gap - (now - *last) + 999) / 1000));
             free(k);
             mfx_reply_header(req, "Retry-After", ra);
-            mfx_reply_error(req, MFX_E_rate_limit_exceeded,
-                            "This fax was polled less than a second ago; poll at most once a second or use webhooks.", NULL);
+            char *msg = mfx_asprintf("This fax was polled less than %g s ago; poll at most once every %g s or use webhooks.",
+                                     mfx_cfg.poll_interval, mfx_cfg.poll_interval);
+            mfx_reply_error(req, MFX_E_rate_limit_exceeded, msg, NULL);
+            free(msg);
             return false;
         }
         if (g_hash_table_size(polls) >= MAX_POLL_ENTRIES) {

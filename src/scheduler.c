@@ -141,6 +141,12 @@ static void on_fetched(void *arg, const struct mfx_fetch_result *r)
         job_free(j);
         return;
     }
+    if (!r->ok && !strcmp(r->subcode, "shutdown")) {
+        /* Stopping: the fax stays queued and is fetched after the next start. */
+        g_hash_table_remove(jobs, j->fax_id);
+        job_free(j);
+        return;
+    }
     if (!r->ok) {
         mfx_info("scheduler", "fax=%s document_url failed: %s", j->fax_id, r->subcode);
         mfx_job_fail(j->fax_id, MFX_E_document_fetch_failed, r->subcode, r->message);

@@ -8,21 +8,20 @@
  * the body with json-c. Transport failures are reported here, naming the URL
  * that could not be reached; API errors are left to output.c.
  */
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include <curl/curl.h>
 
 #include "mintfax.h"
 
-#ifdef HAVE_CONFIG_H
-#include <config.h>
-#endif
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0.1.0"
 #endif

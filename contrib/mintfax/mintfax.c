@@ -7,6 +7,10 @@
  * text. The commands themselves are in commands.c; the HTTP layer is
  * http_client.c.
  */
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +20,6 @@
 
 #include "mintfax.h"
 
-#ifdef HAVE_CONFIG_H
-#include <config.h>
-#endif
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0.1.0"
 #endif
@@ -119,8 +120,9 @@ int mfx_print_command_help(const char *name, FILE *f)
         fprintf(stderr, "error: no command '%s' (see: mintfax --help)\n", name);
         return MFX_EXIT_USAGE;
     }
-    fprintf(f, "usage: mintfax %s%s%s\n\n%s.\n", c->name, *c->args ? " " : "", c->args,
-            c->summary);
+    /* The summary, as a sentence. */
+    fprintf(f, "usage: mintfax %s%s%s\n\n%c%s.\n", c->name, *c->args ? " " : "", c->args,
+            toupper((unsigned char)c->summary[0]), c->summary + 1);
     if (*c->help)
         fprintf(f, "\n%s", c->help);
     fputs("\nevery command also takes --json (raw JSON output) and --help.\n", f);

@@ -63,6 +63,7 @@ static double page_seconds(const char *resolution)
 enum stage { S_RINGING, S_TRAINING, S_PAGES };
 
 struct call {
+    struct call *next, *prev;     /* calls in flight */
     struct event *timer;
     enum behaviour b;
     enum stage stage;
@@ -75,7 +76,14 @@ struct call {
 };
 
 static struct event_base *loop;
-static int active;
+static struct call *calls;
+
+static void unlink_call(struct call *c)
+{
+    if (c->prev) c->prev->next = c->next;
+    else calls = c->next;
+    if (c->next) c->next->prev = c->prev;
+}
 
 static enum behaviour behaviour_of(const char *to)
 {
@@ -107,7 +115,7 @@ static void end(struct call *c, enum mfx_err err, int sip, const char *subcode, 
     }
     if (subcode) snprintf(o.subcode, sizeof o.subcode, "%s", subcode);
     event_free(c->timer);
-    active--;
+    unlink_call(c);
     struct mfx_call_callbacks cb = c->cb;
     void *ctx = c->ctx;
     free(c);
@@ -164,6 +172,18 @@ static int sandbox_start(struct event_base *base, char **err)
     return 0;
 }
 
+/* Drops every call without reporting: the core is stopping, and the
+ * recovery at the next start retries what was cut short. */
+static void sandbox_stop(void)
+{
+    while (calls) {
+        struct call *c = calls;
+        unlink_call(c);
+        event_free(c->timer);
+        free(c);
+    }
+}
+
 static enum mfx_err sandbox_precheck(const char *to)
 {
     if (!strcmp(to, "+15005550006")) return MFX_E_insufficient_balance;
@@ -184,7 +204,9 @@ static void *sandbox_send(const struct mfx_call_request *rq, const struct mfx_ca
     c->attempt = rq->attempt_number;
     c->ecm = rq->ecm;
     c->page_s = page_seconds(rq->resolution);
-    active++;
+    c->next = calls;
+    if (calls) calls->prev = c;
+    calls = c;
     double ring = c->b == B_NO_ANSWER ? NO_ANSWER_S : c->b == B_REJECT ? 1.0 : RING_S;
     if (c->b == B_SLOW) {
         /* Answer late enough that the whole call takes 90 s. */
@@ -212,7 +234,7 @@ const struct mfx_carrier mfx_carrier_sandbox = {
     .abi_version = MFX_CARRIER_ABI,
     .transport = "sandbox",
     .start = sandbox_start,
-    .stop = NULL,
+    .stop = sandbox_stop,
     .precheck = sandbox_precheck,
     .send = sandbox_send,
     .cancel = sandbox_cancel,

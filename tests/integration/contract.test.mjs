@@ -388,6 +388,69 @@ const extra = {
         assert.equal(invalid.body.error, 'validation_failed');
         assert.ok(invalid.body.context?.errors && Object.keys(invalid.body.context.errors).length > 0,
             'validation_failed names the rejected fields in context.errors');
+        // Bodies that are not JSON, or not JSON at all.
+        const broken = await call(d.keys.sandbox_key, 'POST', o.path, '{"to": ', { 'Content-Type': 'application/json' });
+        checkResponse(o, broken, 400);
+        assert.equal(broken.body.error, 'invalid_json');
+        const plain = await call(d.keys.sandbox_key, 'POST', o.path, 'to=+15005550001', { 'Content-Type': 'text/plain' });
+        checkResponse(o, plain, 415);
+        assert.equal(plain.body.error, 'unsupported_media_type');
+    },
+    async listFaxes(o, [{ res }]) {
+        const key = d.keys.sandbox_key;
+        assert.ok(res.body.data.length > 0, 'faxes were created before');
+        const ids = res.body.data.map((f) => f.id);
+        assert.deepEqual(ids, [...ids].sort().reverse(), 'newest first');
+        // Paging with per_page=1 walks the same faxes, once each.
+        const seen = [];
+        let cursor = null;
+        for (let page = 0; page < 100; page++) {
+            const r = await call(key, 'GET', `/v1/faxes?per_page=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+            checkResponse(o, r, 200);
+            seen.push(...r.body.data.map((f) => f.id));
+            if (!r.body.has_more) {
+                assert.equal(r.body.next_cursor, null, 'the last page has next_cursor null');
+                break;
+            }
+            cursor = r.body.next_cursor;
+            assert.ok(cursor, 'has_more comes with a next_cursor');
+        }
+        assert.deepEqual(seen, ids.slice(0, seen.length), 'pages follow the list order');
+        assert.equal(new Set(seen).size, seen.length, 'no fax appears twice');
+        // Filters.
+        const failed = await call(key, 'GET', '/v1/faxes?status=failed');
+        checkResponse(o, failed, 200);
+        assert.ok(failed.body.data.length > 0 && failed.body.data.every((f) => f.status === 'failed'), 'status filter');
+        const tagged = await call(key, 'GET', '/v1/faxes?tag%5Bcase%5D=A-1');
+        checkResponse(o, tagged, 200);
+        assert.ok(tagged.body.data.length > 0 && tagged.body.data.every((f) => f.tags.case === 'A-1'), 'tag[KEY] filter');
+        const to = await call(key, 'GET', `/v1/faxes?to=${encodeURIComponent('+15005550007')}`);
+        checkResponse(o, to, 200);
+        assert.ok(to.body.data.length > 0 && to.body.data.every((f) => f.to === '+15005550007'), 'to filter');
+        // Bad paging input.
+        const badCursor = await call(key, 'GET', '/v1/faxes?cursor=not-a-cursor');
+        checkResponse(o, badCursor, 400);
+        assert.equal(badCursor.body.error, 'invalid_cursor');
+        const badPer = await call(key, 'GET', '/v1/faxes?per_page=0');
+        checkResponse(o, badPer, 422);
+        assert.equal(badPer.body.error, 'validation_failed');
+    },
+    async listEvents(o, [{ res }]) {
+        const key = d.keys.sandbox_key;
+        assert.ok(res.body.data.length > 0);
+        const fax = await fixture('fax');
+        const mine = await call(key, 'GET', `/v1/events?fax_id=${fax}`);
+        checkResponse(o, mine, 200);
+        assert.ok(mine.body.data.length > 0 && mine.body.data.every((e) => e.data.object.id === fax), 'fax_id filter');
+        assert.equal(mine.body.data.filter((e) => e.type === 'fax.queued').length, 1, 'fax.queued once per fax');
+        const queued = await call(key, 'GET', '/v1/events?type=fax.queued');
+        checkResponse(o, queued, 200);
+        assert.ok(queued.body.data.length > 0 && queued.body.data.every((e) => e.type === 'fax.queued'), 'type filter');
+        for (const e of res.body.data) {
+            assert.equal(e.event, e.type);
+            assert.equal(e.event_id, e.id);
+            assert.equal(Math.floor(Date.parse(e.timestamp) / 1000), e.created, 'timestamp and created are the same moment');
+        }
     },
     async getFax(o, [{ res }]) {
         assert.equal(res.body.id, fx.fax);
@@ -410,6 +473,12 @@ const extra = {
         const gone = await call(d.keys.sandbox_key, 'GET', `/v1/faxes/${res.body.id}/image`);
         checkResponse(image, gone, 410);
         assert.equal(gone.body.error, 'gone');
+        // Only terminal faxes: a fax still retrying is refused (then cancelled).
+        const busy = await createFax({ to: '+15005550002', retries: 10, document_id: await uploadDocument() });
+        const early = await call(d.keys.sandbox_key, 'DELETE', `/v1/faxes/${busy}`);
+        checkResponse(o, early, 409);
+        assert.equal(early.body.error, 'invalid_state');
+        await call(d.keys.sandbox_key, 'POST', `/v1/faxes/${busy}/cancel`);
     },
     async getFaxImage(o, [{ res }]) {
         assert.ok(res.bytes.subarray(0, 5).toString('latin1') === '%PDF-', 'the image of a PDF fax is the PDF as stored');
@@ -423,12 +492,33 @@ const extra = {
         fx.number ??= res.body.id;
     },
     async createWorkspaceKey(o, [{ res }]) {
-        fx.apiKey ??= res.body.id;
+        if (!fx.apiKey) {
+            fx.apiKey = res.body.id;
+            fx.apiKeySecret = res.body.key;
+        }
         const works = await call(res.body.key, 'GET', '/v1/environment/balance');
         assert.equal(works.status, 200, 'the new key works at once');
     },
     async revokeWorkspaceKey(o, [{ res }]) {
         assert.ok(res.body.revoked_at, 'revoked_at is set');
+        assert.ok(!('key' in res.body), 'the secret is never shown again');
+        if (fx.apiKeySecret && res.body.id === fx.apiKey) {
+            const balance = operations.find((x) => x.id === 'getBalance');
+            const r = await call(fx.apiKeySecret, 'GET', '/v1/environment/balance');
+            checkResponse(balance, r, 401);
+            assert.equal(r.body.error, 'unauthenticated', 'a revoked key stops working at once');
+        }
+    },
+    async createTopup(o, [{ req, res }]) {
+        assert.equal(res.body.amount, req.body.amount);
+        assert.equal(res.body.balance.type, 'sandbox');
+        const live = await call(d.keys.live_key, 'POST', o.path, req.body);
+        checkResponse(o, live, 403);
+        assert.equal(live.body.error, 'forbidden', 'a live key cannot top itself up');
+    },
+    async createWorkspaceTopup(o, [{ req, res }]) {
+        assert.equal(res.body.amount, req.body.amount);
+        assert.equal(res.body.balance.type, req.body.environment);
     },
     async createWorkspace(o, [{ res }]) {
         for (const k of res.body.keys) {

@@ -28,14 +28,26 @@ export const srcDir = path.resolve(process.env.MFX_SRCDIR || path.join(here, '..
 /** The daemon binary under test. */
 export const daemonPath = path.resolve(process.env.MINTFAXD || path.join(srcDir, 'src', 'mintfaxd'));
 
-// Every daemon still running, so that an exiting test process never leaves
-// one behind (the after() hooks normally stop them first).
-const running = new Set();
-process.on('exit', () => {
-    for (const proc of running) {
+// Every daemon still running (process -> the data directory to remove, or
+// null), so that a test process that exits or is interrupted never leaves one
+// behind; the after() hooks normally stop them first.
+const running = new Map();
+function killAllSync() {
+    for (const [proc, dir] of running) {
         try { proc.kill('SIGKILL'); } catch { /* already gone */ }
+        if (dir && process.env.MFX_KEEP_DATA !== '1') {
+            try { fs.rmSync(dir, { recursive: true, force: true }); } catch { /* best effort */ }
+        }
     }
-});
+    running.clear();
+}
+process.on('exit', killAllSync);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.once(sig, () => {
+        killAllSync();
+        process.kill(process.pid, sig);   // the default action, now that we are clean
+    });
+}
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -179,7 +191,7 @@ async function launch({ env, args, dir, ownDir, timeoutMs }) {
         fs.closeSync(errFd);
         fs.closeSync(outFd);
     }
-    running.add(proc);
+    running.set(proc, ownDir ? dir : null);
     let exited = null;   // {code, signal} once the process ended
     const exitPromise = new Promise((resolve) => {
         proc.on('exit', (code, signal) => {
