@@ -10,7 +10,7 @@
 #include "config.h"
 #include "mfx.h"
 #include "errors.h"
-#include "fetch.h"
+#include "httpc.h"
 #include "http.h"
 #include "idempotency.h"
 #include "log.h"
@@ -150,7 +150,7 @@ int main(int argc, char **argv)
     if (mfx_tenancy_bootstrap(mfx_cfg.data_dir, &err) != 0) goto out;
     if (mfx_module_register(&mfx_carrier_sandbox, &err) != 0) goto out;
     if (mfx_module_start_all(base, &err) != 0) goto out;
-    if (mfx_fetch_init(base) != 0) { err = mfx_strdup("libcurl failed to initialise"); goto out; }
+    if (mfx_httpc_init(base) != 0) { err = mfx_strdup("libcurl failed to initialise"); goto out; }
     mfx_scheduler_start(base);
     if (mfx_http_start(base, mfx_cfg.listen, &err) != 0) goto out;
 
@@ -174,7 +174,7 @@ out:
         free(err);
     }
     mfx_http_free();
-    mfx_fetch_shutdown();          /* before the scheduler: its jobs hear "shutdown" */
+    mfx_httpc_shutdown();          /* before the scheduler: its jobs hear "shutdown" */
     mfx_module_stop_all();         /* calls still running are dropped, not reported */
     mfx_scheduler_free();
     mfx_store_close();

@@ -5,7 +5,7 @@
  */
 #include "config.h"
 #include "mfx.h"
-#include "fetch.h"
+#include "httpc.h"
 #include "tap.h"
 
 #include <arpa/inet.h>
@@ -30,14 +30,14 @@ static bool v4(const char *a)
 {
     struct sockaddr_in sin = { .sin_family = AF_INET };
     inet_pton(AF_INET, a, &sin.sin_addr);
-    return mfx_fetch_address_allowed((struct sockaddr *)&sin, false);
+    return mfx_httpc_address_allowed((struct sockaddr *)&sin, false);
 }
 
 static bool v6(const char *a)
 {
     struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
     inet_pton(AF_INET6, a, &sin6.sin6_addr);
-    return mfx_fetch_address_allowed((struct sockaddr *)&sin6, false);
+    return mfx_httpc_address_allowed((struct sockaddr *)&sin6, false);
 }
 
 static int ssrf_rule(void)
@@ -61,7 +61,7 @@ static int ssrf_rule(void)
     TAP_CHECK(v6("2606:2800:220:1:248:1893:25c8:1946"));
     struct sockaddr_in sin = { .sin_family = AF_INET };
     inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
-    TAP_CHECK(mfx_fetch_address_allowed((struct sockaddr *)&sin, true));
+    TAP_CHECK(mfx_httpc_address_allowed((struct sockaddr *)&sin, true));
     return 0;
 }
 
