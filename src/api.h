@@ -46,6 +46,17 @@ void mfx_api_key_revoke(struct mfx_req *req);
 /* api_events.c */
 void mfx_api_event_list(struct mfx_req *req);
 void mfx_api_event_get(struct mfx_req *req);
+/* api_webhooks.c */
+void mfx_api_webhook_create(struct mfx_req *req);
+void mfx_api_webhook_list(struct mfx_req *req);
+void mfx_api_webhook_get(struct mfx_req *req);
+void mfx_api_webhook_update(struct mfx_req *req);
+void mfx_api_webhook_delete(struct mfx_req *req);
+void mfx_api_webhook_rotate(struct mfx_req *req);
+void mfx_api_webhook_attempt_list(struct mfx_req *req);
+void mfx_api_webhook_attempt_get(struct mfx_req *req);
+void mfx_api_webhook_attempt_retry(struct mfx_req *req);
+void mfx_api_event_replay(struct mfx_req *req);
 /* api_numbers.c */
 void mfx_api_number_list(struct mfx_req *req);
 void mfx_api_number_create(struct mfx_req *req);

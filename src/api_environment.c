@@ -164,8 +164,8 @@ void mfx_api_settings_patch(struct mfx_req *req)
         }
     }
     if (enabled == 1 && req->auth.live) mfx_field_error(&fe, "auto_top_up.enabled", "auto top-up is for sandbox environments");
-    json_object_put(in);
     if (fe) {
+        json_object_put(in);
         mfx_reply_error(req, MFX_E_validation_failed, NULL, fe);
         return;
     }
@@ -195,6 +195,7 @@ void mfx_api_settings_patch(struct mfx_req *req)
     sqlite3_bind_text(st, 13, req->auth.env_id, -1, SQLITE_STATIC);
     bool ok = sqlite3_step(st) == SQLITE_DONE;
     mfx_stmt_done(st);
+    json_object_put(in);          /* retention pointed into it */
     json_object *o = ok ? settings_json(req->auth.env_id) : NULL;
     mfx_tx_end(ok);
     if (!ok) mfx_reply_error(req, MFX_E_storage_unavailable, NULL, NULL);

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "store.h"
 #include "tenancy.h"
+#include "webhooks.h"
 
 #include <string.h>
 
@@ -49,9 +50,10 @@ void mfx_event_emit(const char *env_id, const char *type, const char *fax_id, js
     sqlite3_bind_int64(st, 5, now);
     sqlite3_bind_text(st, 6, json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
                       -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        mfx_error("events", "storing %s failed: %s", type, sqlite3_errmsg(mfx_db()));
+    bool ok = sqlite3_step(st) == SQLITE_DONE;
+    if (!ok) mfx_error("events", "storing %s failed: %s", type, sqlite3_errmsg(mfx_db()));
     mfx_stmt_done(st);
+    if (ok) mfx_webhooks_fanout(env_id, id, type, fax_id, NULL);
     mfx_debug("events", "%s%s%s %s", fax_id ? "fax=" : "", fax_id ? fax_id : "", fax_id ? "" : "-", type);
     if (out_id) memcpy(out_id, id, MFX_ID_MAX);
     json_object_put(e);

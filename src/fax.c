@@ -172,8 +172,11 @@ json_object *mfx_fax_json(const char *env_id, const char *fax_id)
     json_object_object_add(rp, "backoff", json_object_new_string("exponential"));
     json_object_object_add(o, "retry_policy", rp);
     json_object_object_add(o, "max_attempts", json_object_new_int(max_attempts));
-    /* Retries left: attempts not yet made, less the first one if none ran. */
-    int remaining = max_attempts - (made > 0 ? made : 1);
+    /* Retries left: a scheduled retry is already spent, and before any
+     * attempt the first one is not a retry. */
+    const char *st_now = mfx_col_text(st, 1);
+    int remaining = made == 0 ? max_attempts - 1
+                  : !strcmp(st_now, "queued") ? max_attempts - made - 1 : max_attempts - made;
     json_object_object_add(o, "retries_remaining", json_object_new_int(remaining > 0 ? remaining : 0));
     json_object_object_add(o, "ecm", json_object_new_boolean(sqlite3_column_int(st, 30)));
     add_text(o, "t38", st, 31);

@@ -78,6 +78,19 @@ static const struct route routes[] = {
     { PUT,  "/v1/account/settings", NEED_ENV, mfx_api_settings_patch },
     { PATCH, "/v1/account/settings", NEED_ENV, mfx_api_settings_patch },
 
+    { GET,  "/v1/webhooks/attempts", NEED_ENV, mfx_api_webhook_attempt_list },
+    { GET,  "/v1/webhooks/attempts/{}", NEED_ENV, mfx_api_webhook_attempt_get },
+    { POST, "/v1/webhooks/attempts/{}/retry", NEED_ENV, mfx_api_webhook_attempt_retry },
+    { POST, "/v1/webhooks", NEED_ENV, mfx_api_webhook_create },
+    { POST, "/v1/account/webhooks", NEED_ENV, mfx_api_webhook_create },
+    { GET,  "/v1/webhooks", NEED_ENV, mfx_api_webhook_list },
+    { GET,  "/v1/account/webhooks", NEED_ENV, mfx_api_webhook_list },
+    { GET,  "/v1/webhooks/{}", NEED_ENV, mfx_api_webhook_get },
+    { PATCH, "/v1/webhooks/{}", NEED_ENV, mfx_api_webhook_update },
+    { DEL,  "/v1/webhooks/{}", NEED_ENV, mfx_api_webhook_delete },
+    { POST, "/v1/webhooks/{}/rotate_secret", NEED_ENV, mfx_api_webhook_rotate },
+    { POST, "/v1/events/{}/replay", NEED_ENV, mfx_api_event_replay },
+
     { GET,  "/v1/events", NEED_ENV, mfx_api_event_list },
     { GET,  "/v1/events/{}", NEED_ENV, mfx_api_event_get },
 

@@ -9,6 +9,7 @@
  */
 #include "config.h"
 #include "mfx.h"
+#include "dispatcher.h"
 #include "errors.h"
 #include "httpc.h"
 #include "http.h"
@@ -53,9 +54,9 @@ static void usage(FILE *f)
 static void drain_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd; (void)what; (void)arg;
-    int busy = mfx_scheduler_busy();
+    int busy = mfx_scheduler_busy() + mfx_dispatcher_busy();
     if (busy == 0 || mfx_monotonic_ms() >= drain_deadline) {
-        if (busy) mfx_warn("main", "%d calls still in flight at shutdown; they resume after the next start", busy);
+        if (busy) mfx_warn("main", "%d calls or deliveries still in flight at shutdown; they resume after the next start", busy);
         event_base_loopexit(base, NULL);
         return;
     }
@@ -152,6 +153,7 @@ int main(int argc, char **argv)
     if (mfx_module_start_all(base, &err) != 0) goto out;
     if (mfx_httpc_init(base) != 0) { err = mfx_strdup("libcurl failed to initialise"); goto out; }
     mfx_scheduler_start(base);
+    mfx_dispatcher_start(base);
     if (mfx_http_start(base, mfx_cfg.listen, &err) != 0) goto out;
 
     struct event *sigterm = evsignal_new(base, SIGTERM, on_signal, NULL);
@@ -174,6 +176,7 @@ out:
         free(err);
     }
     mfx_http_free();
+    mfx_dispatcher_stop();
     mfx_httpc_shutdown();          /* before the scheduler: its jobs hear "shutdown" */
     mfx_module_stop_all();         /* calls still running are dropped, not reported */
     mfx_scheduler_free();

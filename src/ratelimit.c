@@ -33,6 +33,21 @@ static gboolean poll_old(gpointer k, gpointer v, gpointer cutoff)
     return *(int64_t *)v < *(int64_t *)cutoff;
 }
 
+/* The first moment (ms) at which one more request fits: the weighted count
+ * prev * (1 - elapsed/win) + cur must reach limit - 1, either later in this
+ * window (as prev's weight fades) or in the next one (as cur's does). */
+static int64_t allowed_again(const struct window *w, long limit, int64_t win)
+{
+    double need = (double)limit - 1;
+    if (w->current <= need && w->previous > 0) {
+        double frac = 1.0 - (need - (double)w->current) / (double)w->previous;
+        return w->start_ms + (int64_t)ceil(frac * (double)win);
+    }
+    double frac = w->current > 0 ? 1.0 - need / (double)w->current : 0;
+    if (frac < 0) frac = 0;
+    return w->start_ms + win + (int64_t)ceil(frac * (double)win);
+}
+
 bool mfx_ratelimit_check(struct mfx_req *req, const char *fax_id)
 {
     if (!windows) {
@@ -62,10 +77,12 @@ bool mfx_ratelimit_check(struct mfx_req *req, const char *fax_id)
 
     if (used + 1 > limit) {
         req->rl_remaining = 0;
-        /* Time until the weighted count falls below the limit again. */
-        double wait_ms = w->previous > 0 ? (used + 1 - limit) / w->previous * win : (double)(start + win - now);
+        int64_t ok_at = allowed_again(w, limit, win);
+        long secs = (long)((ok_at - now + 999) / 1000);
+        if (secs < 1) secs = 1;
+        req->rl_reset = (long)((ok_at + 999) / 1000);
         char ra[32];
-        snprintf(ra, sizeof ra, "%ld", (long)ceil(wait_ms / 1000.0) > 0 ? (long)ceil(wait_ms / 1000.0) : 1);
+        snprintf(ra, sizeof ra, "%ld", secs);
         mfx_reply_header(req, "Retry-After", ra);
         mfx_reply_error(req, MFX_E_rate_limit_exceeded, NULL, NULL);
         return false;

@@ -103,8 +103,39 @@ static const struct directive directives[] = {
     { "documents", "fetch_max_redirects", D_INT, F(fetch_max_redirects), "3", 0, 20,
       "redirects a document_url fetch follows" },
     { "carrier", "live", D_STR, F(live_carrier), "none", 0, 0,
-      "carrier for live keys: none (live faxes fail with carrier_unavailable) or sip" },
+      "carrier for live keys: none (live faxes fail with no_route) or sip" },
+    { "webhooks", "retry_schedule", D_STR, F(webhook_retry_schedule), "0,10,100,1000", 0, 0,
+      "seconds before each delivery attempt, comma separated; the count is the number of attempts" },
+    { "webhooks", "timeout", D_DBL, F(webhook_timeout), "30", 0.1, 300,
+      "seconds a receiver has to answer 2xx" },
+    { "webhooks", "allow_private", D_BOOL, F(webhook_allow_private), "false", 0, 0,
+      "let webhook URLs reach loopback and private addresses (tests only)" },
+    { "webhooks", "rotation_grace", D_DBL, F(webhook_rotation_grace), "86400", 0, 2592000,
+      "seconds the old secret still signs after rotate_secret" },
+    { "webhooks", "max_in_flight", D_INT, F(webhook_max_in_flight), "256", 1, 100000,
+      "deliveries in flight at once" },
+    { "webhooks", "max_endpoints", D_INT, F(webhook_max_endpoints), "20", 1, 1000,
+      "webhook endpoints one environment may have" },
 };
+
+/* Parses "0,10,100,1000" into delays; returns the count or -1. */
+static int parse_schedule(const char *text, double delays[MFX_MAX_WEBHOOK_ATTEMPTS])
+{
+    int n = 0;
+    const char *p = text;
+    while (*p) {
+        char *end;
+        double v = strtod(p, &end);
+        if (end == p || v < 0 || v > 7 * 86400 || n == MFX_MAX_WEBHOOK_ATTEMPTS) return -1;
+        delays[n++] = v;
+        while (*end == ' ') end++;
+        if (*end == ',') end++;
+        else if (*end) return -1;
+        p = end;
+        while (*p == ' ') p++;
+    }
+    return n > 0 ? n : -1;
+}
 
 static void *field_ptr(const struct directive *d)
 {
@@ -218,6 +249,12 @@ int mfx_config_load(const char *file, char **err)
     }
     if (mfx_log_level_parse(mfx_cfg.log_level) < 0) {
         *err = mfx_asprintf("[server] log_level = \"%s\" is not debug, info, warn or error", mfx_cfg.log_level);
+        return -1;
+    }
+    mfx_cfg.webhook_attempts = parse_schedule(mfx_cfg.webhook_retry_schedule, mfx_cfg.webhook_delays);
+    if (mfx_cfg.webhook_attempts < 0) {
+        *err = mfx_asprintf("[webhooks] retry_schedule = \"%s\" is not 1 to %d comma-separated seconds (0 to 604800)",
+                            mfx_cfg.webhook_retry_schedule, MFX_MAX_WEBHOOK_ATTEMPTS);
         return -1;
     }
     if (strcmp(mfx_cfg.live_carrier, "none") && strcmp(mfx_cfg.live_carrier, "sip")) {

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#define MFX_MAX_WEBHOOK_ATTEMPTS 20
+
 struct mfx_config {
     /* [server] */
     char *listen;
@@ -55,6 +57,16 @@ struct mfx_config {
     int64_t fetch_max_redirects;
     /* [carrier] */
     char *live_carrier;
+    /* [webhooks] */
+    char *webhook_retry_schedule;
+    double webhook_timeout;
+    bool webhook_allow_private;
+    double webhook_rotation_grace;
+    int64_t webhook_max_in_flight;
+    int64_t webhook_max_endpoints;
+    /* parsed from webhook_retry_schedule: seconds before attempt n+1 */
+    double webhook_delays[MFX_MAX_WEBHOOK_ATTEMPTS];
+    int webhook_attempts;
 };
 
 extern struct mfx_config mfx_cfg;

@@ -97,6 +97,33 @@ static const char *migrations[] = {
     "  id TEXT PRIMARY KEY, environment_id TEXT NOT NULL REFERENCES environments(id),"
     "  number TEXT NOT NULL, caller_id_name TEXT, tsi TEXT, created_at INTEGER NOT NULL,"
     "  UNIQUE (environment_id, number));",
+
+    /* 2: webhook endpoints, deliveries (the outbox, one per event and target)
+     * and every delivery attempt */
+    "CREATE TABLE webhook_endpoints ("
+    "  id TEXT PRIMARY KEY, environment_id TEXT NOT NULL REFERENCES environments(id),"
+    "  url TEXT NOT NULL, events TEXT, description TEXT, is_active INTEGER NOT NULL DEFAULT 1,"
+    "  secret TEXT NOT NULL, old_secret TEXT, old_secret_until INTEGER,"
+    "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, deleted_at INTEGER);"
+    "CREATE INDEX webhook_endpoints_env ON webhook_endpoints(environment_id, id DESC);"
+    "CREATE TABLE webhook_deliveries ("
+    "  id TEXT PRIMARY KEY, event_id TEXT NOT NULL REFERENCES events(id),"
+    "  environment_id TEXT NOT NULL REFERENCES environments(id), endpoint_id TEXT, url TEXT NOT NULL,"
+    "  status TEXT NOT NULL CHECK (status IN ('pending','delivered','failed','cancelled')),"
+    "  attempts_made INTEGER NOT NULL DEFAULT 0, max_attempts INTEGER NOT NULL,"
+    "  next_attempt_at INTEGER, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_attempt_at);"
+    "CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, status);"
+    "CREATE TABLE webhook_attempts ("
+    "  id TEXT PRIMARY KEY, delivery_id TEXT NOT NULL REFERENCES webhook_deliveries(id),"
+    "  environment_id TEXT NOT NULL, event_id TEXT NOT NULL, event_type TEXT NOT NULL, endpoint_id TEXT,"
+    "  url TEXT NOT NULL, attempt_number INTEGER NOT NULL,"
+    "  status TEXT NOT NULL CHECK (status IN ('sending','succeeded','failed')),"
+    "  sent_at INTEGER NOT NULL, duration_ms INTEGER, request_headers TEXT NOT NULL,"
+    "  response_status INTEGER, response_body BLOB, error TEXT,"
+    "  UNIQUE (delivery_id, attempt_number));"
+    "CREATE INDEX webhook_attempts_env ON webhook_attempts(environment_id, id DESC);"
+    "CREATE INDEX webhook_attempts_sending ON webhook_attempts(status);",
 };
 
 static void finalize_stmt(gpointer st)

@@ -240,43 +240,44 @@ async function buildUrl(o) {
     return q.size ? `${url}?${q}` : url;
 }
 
-/** The first example of a media type object (examples map, or example). */
-function firstExample(media) {
-    if (media.examples) {
-        const first = Object.values(media.examples)[0];
-        return deref(first)?.value;
-    }
-    return media.example;
+/** The examples of a media type object, as [name, value] (examples map, or example). */
+function examplesOf(media) {
+    if (media.examples) return Object.entries(media.examples).map(([name, ex]) => [name, deref(ex)?.value]);
+    return media.example === undefined ? [] : [['example', media.example]];
 }
 
-/** The example requests of an operation: one per request content type. */
+/** The example requests of an operation: every example of every request content type. */
 async function exampleRequests(o) {
     const rb = deref(o.op.requestBody);
     if (!rb) return [{ label: 'no body', body: undefined, headers: {} }];
     const out = [];
     for (const [type, media] of Object.entries(rb.content)) {
-        const example = firstExample(media);
-        assert.ok(example !== undefined, `${o.id}: no example for ${type}`);
-        const value = await realIds(example);
-        if (type === 'application/json') {
-            out.push({ label: type, body: value, headers: {} });
-        } else if (type === 'multipart/form-data') {
-            const schema = media.schema.$ref ? pointer(media.schema.$ref) : media.schema;
-            const form = new FormData();
-            for (const [k, v] of Object.entries(value)) {
-                const prop = schema.properties?.[k] || {};
-                if (prop.contentMediaType === 'application/octet-stream') {
-                    form.append(k, new Blob([pdf], { type: 'application/pdf' }), 'contract.pdf');
-                } else {
-                    form.append(k, typeof v === 'object' ? JSON.stringify(v) : String(v));
-                }
-            }
-            out.push({ label: type, body: form, headers: {} });
-        } else {
-            assert.fail(`${o.id}: the test cannot send ${type} yet`);
-        }
+        const examples = examplesOf(media);
+        assert.ok(examples.length > 0, `${o.id}: no example for ${type}`);
+        for (const [name, example] of examples) out.push(await exampleRequest(o, type, media, name, example));
     }
     return out;
+}
+
+async function exampleRequest(o, type, media, name, example) {
+    const label = `${type} example "${name}"`;
+    const value = await realIds(example);
+    if (type === 'application/json') return { label, body: value, headers: {} };
+    if (type === 'multipart/form-data') {
+        // Parts whose schema is binary get the test PDF; the rest are text.
+        const schema = media.schema.$ref ? pointer(media.schema.$ref) : media.schema;
+        const form = new FormData();
+        for (const [k, v] of Object.entries(value)) {
+            const prop = schema.properties?.[k] || {};
+            if (prop.contentMediaType === 'application/octet-stream') {
+                form.append(k, new Blob([pdf], { type: 'application/pdf' }), 'contract.pdf');
+            } else {
+                form.append(k, typeof v === 'object' ? JSON.stringify(v) : String(v));
+            }
+        }
+        return { label, body: form, headers: {} };
+    }
+    return assert.fail(`${o.id}: the test cannot send ${type} yet`);
 }
 
 // ---------------------------------------------------------------------------
@@ -341,7 +342,12 @@ async function runExample(o, { headers = {} } = {}) {
     for (const req of await exampleRequests(o)) {
         const url = await buildUrl(o);
         const res = await call(key, o.method, url, req.body, { ...req.headers, ...headers });
-        checkResponse(o, res, Number(success));
+        try {
+            checkResponse(o, res, Number(success));
+        } catch (err) {
+            err.message = `${req.label}: ${err.message}`;
+            throw err;
+        }
         answers.push({ req, res, url });
     }
     return answers;

@@ -3,7 +3,9 @@
 // Lints docs/openapi.yaml with spectral (ruleset tests/.spectral.yaml, which
 // extends spectral:oas) and requires zero errors; warnings are reported as
 // diagnostics. Also checks that the spec's error-code enums are the codes of
-// the catalog, src/errors.def, so neither can change without the other.
+// the catalog, src/errors.def, so neither can change without the other, and
+// that every operation has a summary and examples (the contract test,
+// contract.test.mjs, sends those examples to a real daemon).
 //
 // Environment: MFX_SRCDIR (the source tree; default: two levels up).
 import { test } from 'node:test';
@@ -96,4 +98,40 @@ test('the spec\'s error codes are the catalog\'s (src/errors.def)', () => {
             }
         }
     }
+});
+
+test('every operation has a summary and examples of its request and success response', () => {
+    const spec = YAML.parse(fs.readFileSync(specPath, 'utf8'));
+    const deref = (node) => {
+        let n = node;
+        for (let i = 0; n && n.$ref && i < 10; i++) {
+            n = n.$ref.slice(2).split('/').reduce((o, k) => o?.[k.replace(/~1/g, '/').replace(/~0/g, '~')], spec);
+        }
+        return n;
+    };
+    const hasExample = (media) => media && (media.example !== undefined ||
+        Object.values(media.examples || {}).some((e) => deref(e)?.value !== undefined || deref(e)?.externalValue));
+    const problems = [];
+    for (const [p, item] of Object.entries(spec.paths)) {
+        for (const method of ['get', 'put', 'post', 'delete', 'patch']) {
+            const op = item[method];
+            if (!op) continue;
+            const where = `${method.toUpperCase()} ${p}`;
+            for (const field of ['operationId', 'summary', 'description']) {
+                if (!op[field]) problems.push(`${where}: no ${field}`);
+            }
+            if (!op.tags?.length) problems.push(`${where}: no tags`);
+            const body = deref(op.requestBody);
+            for (const [type, media] of Object.entries(body?.content || {})) {
+                if (!hasExample(media)) problems.push(`${where}: no example for the ${type} request body`);
+            }
+            const ok = Object.entries(op.responses).filter(([s]) => /^2\d\d$/.test(s)).map(([, r]) => deref(r));
+            if (!ok.length) problems.push(`${where}: no 2xx response`);
+            for (const r of ok) {
+                const media = Object.values(r.content || {});
+                if (media.length && !media.some(hasExample)) problems.push(`${where}: no example of the success response`);
+            }
+        }
+    }
+    assert.deepEqual(problems, []);
 });

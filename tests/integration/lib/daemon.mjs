@@ -32,11 +32,41 @@ export const daemonPath = path.resolve(process.env.MINTFAXD || path.join(srcDir,
 // null), so that a test process that exits or is interrupted never leaves one
 // behind; the after() hooks normally stop them first.
 const running = new Map();
+
+function sleepSync(ms) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+// True once pid has ended (a zombie counts: it can no longer write files).
+function deadSync(pid) {
+    try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return /\) [ZX]/.test(stat);
+    } catch (err) {
+        if (err.code === 'ENOENT') return true;
+    }
+    try {
+        process.kill(pid, 0);
+        return false;
+    } catch {
+        return true;
+    }
+}
+// Synchronous, for 'exit' and signal handlers: kill every daemon, wait (up to
+// 2 s) until each is really gone so that none still writes into its data
+// directory, then remove the directories this module created.
 function killAllSync() {
-    for (const [proc, dir] of running) {
+    for (const proc of running.keys()) {
         try { proc.kill('SIGKILL'); } catch { /* already gone */ }
+    }
+    const deadline = Date.now() + 2000;
+    for (const proc of running.keys()) {
+        while (proc.pid && !deadSync(proc.pid) && Date.now() < deadline) sleepSync(10);
+    }
+    for (const dir of running.values()) {
         if (dir && process.env.MFX_KEEP_DATA !== '1') {
-            try { fs.rmSync(dir, { recursive: true, force: true }); } catch { /* best effort */ }
+            try {
+                fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+            } catch { /* best effort */ }
         }
     }
     running.clear();
@@ -213,15 +243,18 @@ async function launch({ env, args, dir, ownDir, timeoutMs }) {
             stopped = true;
             if (!exited) {
                 try { proc.kill(signal); } catch { /* gone */ }
-                const timer = new Promise((resolve) => setTimeout(resolve, stopTimeout, 'timeout'));
-                if (await Promise.race([exitPromise, timer]) === 'timeout') {
+                let timer;
+                const timeout = new Promise((resolve) => { timer = setTimeout(resolve, stopTimeout, 'timeout'); });
+                const first = await Promise.race([exitPromise, timeout]);
+                clearTimeout(timer);
+                if (first === 'timeout') {
                     try { proc.kill('SIGKILL'); } catch { /* gone */ }
                     await exitPromise;
                 }
             }
         }
         if (ownDir && !keepData && process.env.MFX_KEEP_DATA !== '1') {
-            await fsp.rm(dir, { recursive: true, force: true });
+            await fsp.rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
         }
         return exited;
     };
