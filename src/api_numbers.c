@@ -7,6 +7,7 @@
 #include "mfx.h"
 #include "api.h"
 #include "ids.h"
+#include "json_row.h"
 #include "phone.h"
 #include "store.h"
 
@@ -15,15 +16,13 @@
 
 static json_object *number_json(sqlite3_stmt *st)
 {
-    char ts[32];
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "id", json_object_new_string(mfx_col_text(st, 0)));
+    mfx_json_col_text(o, "id", st, 0);
     json_object_object_add(o, "object", json_object_new_string("number"));
-    json_object_object_add(o, "number", json_object_new_string(mfx_col_text(st, 1)));
-    json_object_object_add(o, "caller_id_name", mfx_col_null(st, 2) ? NULL : json_object_new_string(mfx_col_text(st, 2)));
-    json_object_object_add(o, "tsi", mfx_col_null(st, 3) ? NULL : json_object_new_string(mfx_col_text(st, 3)));
-    mfx_time_format(sqlite3_column_int64(st, 4), ts);
-    json_object_object_add(o, "created_at", json_object_new_string(ts));
+    mfx_json_col_text(o, "number", st, 1);
+    mfx_json_col_text(o, "caller_id_name", st, 2);
+    mfx_json_col_text(o, "tsi", st, 3);
+    mfx_json_col_time(o, "created_at", st, 4);
     return o;
 }
 

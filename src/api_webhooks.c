@@ -11,6 +11,7 @@
 #include "dispatcher.h"
 #include "events.h"
 #include "ids.h"
+#include "json_row.h"
 #include "log.h"
 #include "settings.h"
 #include "signature.h"
@@ -280,22 +281,20 @@ void mfx_api_webhook_rotate(struct mfx_req *req)
 
 static json_object *attempt_json(sqlite3_stmt *st)
 {
-    char ts[32];
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "id", json_object_new_string(mfx_col_text(st, 0)));
+    mfx_json_col_text(o, "id", st, 0);
     json_object_object_add(o, "object", json_object_new_string("webhook_attempt"));
-    json_object_object_add(o, "event_id", json_object_new_string(mfx_col_text(st, 1)));
-    json_object_object_add(o, "event_type", json_object_new_string(mfx_col_text(st, 2)));
-    json_object_object_add(o, "endpoint_id", mfx_col_null(st, 3) ? NULL : json_object_new_string(mfx_col_text(st, 3)));
-    json_object_object_add(o, "url", json_object_new_string(mfx_col_text(st, 4)));
-    json_object_object_add(o, "attempt_number", json_object_new_int(sqlite3_column_int(st, 5)));
-    json_object_object_add(o, "status", json_object_new_string(mfx_col_text(st, 6)));
-    mfx_time_format(sqlite3_column_int64(st, 7), ts);
-    json_object_object_add(o, "sent_at", json_object_new_string(ts));
-    json_object_object_add(o, "duration_ms", mfx_col_null(st, 8) ? NULL : json_object_new_int64(sqlite3_column_int64(st, 8)));
+    mfx_json_col_text(o, "event_id", st, 1);
+    mfx_json_col_text(o, "event_type", st, 2);
+    mfx_json_col_text(o, "endpoint_id", st, 3);
+    mfx_json_col_text(o, "url", st, 4);
+    mfx_json_col_int(o, "attempt_number", st, 5);
+    mfx_json_col_text(o, "status", st, 6);
+    mfx_json_col_time(o, "sent_at", st, 7);
+    mfx_json_col_int(o, "duration_ms", st, 8);
     json_object *h = json_tokener_parse(mfx_col_text(st, 9));
     json_object_object_add(o, "request_headers", h ? h : json_object_new_object());
-    json_object_object_add(o, "response_status", mfx_col_null(st, 10) ? NULL : json_object_new_int(sqlite3_column_int(st, 10)));
+    mfx_json_col_int(o, "response_status", st, 10);
     if (mfx_col_null(st, 11)) {
         json_object_object_add(o, "response_body", NULL);
     } else {
@@ -304,16 +303,11 @@ static json_object *attempt_json(sqlite3_stmt *st)
         json_object_object_add(o, "response_body", json_object_new_string(text));
         g_free(text);
     }
-    json_object_object_add(o, "error", mfx_col_null(st, 12) ? NULL : json_object_new_string(mfx_col_text(st, 12)));
+    mfx_json_col_text(o, "error", st, 12);
     json_object *d = json_object_new_object();
-    json_object_object_add(d, "id", json_object_new_string(mfx_col_text(st, 13)));
-    json_object_object_add(d, "status", json_object_new_string(mfx_col_text(st, 14)));
-    if (mfx_col_null(st, 15)) {
-        json_object_object_add(d, "next_attempt_at", NULL);
-    } else {
-        mfx_time_format(sqlite3_column_int64(st, 15), ts);
-        json_object_object_add(d, "next_attempt_at", json_object_new_string(ts));
-    }
+    mfx_json_col_text(d, "id", st, 13);
+    mfx_json_col_text(d, "status", st, 14);
+    mfx_json_col_time(d, "next_attempt_at", st, 15);
     json_object_object_add(o, "delivery", d);
     return o;
 }

@@ -10,6 +10,7 @@
 #include "mfx.h"
 #include "document.h"
 #include "ids.h"
+#include "json_row.h"
 #include "log.h"
 #include "settings.h"
 #include "store.h"
@@ -241,17 +242,15 @@ json_object *mfx_document_json(const char *env_id, const char *doc_id)
     sqlite3_bind_text(st, 2, env_id, -1, SQLITE_STATIC);
     json_object *o = NULL;
     if (sqlite3_step(st) == SQLITE_ROW) {
-        char ts[32];
         o = json_object_new_object();
-        json_object_object_add(o, "id", json_object_new_string(mfx_col_text(st, 0)));
+        mfx_json_col_text(o, "id", st, 0);
         json_object_object_add(o, "object", json_object_new_string("document"));
-        json_object_object_add(o, "filename", mfx_col_null(st, 1) ? NULL : json_object_new_string(mfx_col_text(st, 1)));
-        json_object_object_add(o, "content_type", json_object_new_string(mfx_col_text(st, 2)));
-        json_object_object_add(o, "size", json_object_new_int64(sqlite3_column_int64(st, 3)));
-        json_object_object_add(o, "pages", json_object_new_int(sqlite3_column_int(st, 4)));
-        json_object_object_add(o, "sha256", json_object_new_string(mfx_col_text(st, 5)));
-        mfx_time_format(sqlite3_column_int64(st, 6), ts);
-        json_object_object_add(o, "created_at", json_object_new_string(ts));
+        mfx_json_col_text(o, "filename", st, 1);
+        mfx_json_col_text(o, "content_type", st, 2);
+        mfx_json_col_int(o, "size", st, 3);
+        mfx_json_col_int(o, "pages", st, 4);
+        mfx_json_col_text(o, "sha256", st, 5);
+        mfx_json_col_time(o, "created_at", st, 6);
         json_object_object_add(o, "deleted", json_object_new_boolean(!mfx_col_null(st, 7)));
     }
     mfx_stmt_done(st);

@@ -9,6 +9,7 @@
 #include "fax.h"
 #include "events.h"
 #include "ids.h"
+#include "json_row.h"
 #include "ledger.h"
 #include "log.h"
 #include "settings.h"
@@ -76,27 +77,6 @@ int mfx_fax_insert(const char *env_id, bool live, const struct mfx_fax_spec *s, 
     return MFX_OK;
 }
 
-static void add_time(json_object *o, const char *name, sqlite3_stmt *st, int col)
-{
-    if (mfx_col_null(st, col)) {
-        json_object_object_add(o, name, NULL);
-        return;
-    }
-    char ts[32];
-    mfx_time_format(sqlite3_column_int64(st, col), ts);
-    json_object_object_add(o, name, json_object_new_string(ts));
-}
-
-static void add_text(json_object *o, const char *name, sqlite3_stmt *st, int col)
-{
-    json_object_object_add(o, name, mfx_col_null(st, col) ? NULL : json_object_new_string(mfx_col_text(st, col)));
-}
-
-static void add_int(json_object *o, const char *name, sqlite3_stmt *st, int col)
-{
-    json_object_object_add(o, name, mfx_col_null(st, col) ? NULL : json_object_new_int64(sqlite3_column_int64(st, col)));
-}
-
 static json_object *attempts_json(const char *fax_id)
 {
     json_object *arr = json_object_new_array();
@@ -107,21 +87,21 @@ static json_object *attempts_json(const char *fax_id)
     sqlite3_bind_text(st, 1, fax_id, -1, SQLITE_STATIC);
     while (sqlite3_step(st) == SQLITE_ROW) {
         json_object *a = json_object_new_object();
-        add_text(a, "id", st, 0);
-        add_int(a, "attempt_number", st, 1);
-        add_time(a, "started_at", st, 2);
-        add_time(a, "completed_at", st, 3);
+        mfx_json_col_text(a, "id", st, 0);
+        mfx_json_col_int(a, "attempt_number", st, 1);
+        mfx_json_col_time(a, "started_at", st, 2);
+        mfx_json_col_time(a, "completed_at", st, 3);
         if (mfx_col_null(st, 3)) json_object_object_add(a, "duration_ms", NULL);
         else json_object_object_add(a, "duration_ms", json_object_new_int64(sqlite3_column_int64(st, 3) - sqlite3_column_int64(st, 2)));
-        add_text(a, "transport", st, 4);
-        add_int(a, "sip_status", st, 5);
-        add_int(a, "bit_rate", st, 6);
-        json_object_object_add(a, "ecm", mfx_col_null(st, 7) ? NULL : json_object_new_boolean(sqlite3_column_int(st, 7)));
-        add_text(a, "remote_csid", st, 8);
-        add_int(a, "pages_sent", st, 9);
-        add_text(a, "error_code", st, 10);
-        add_text(a, "error_subcode", st, 11);
-        add_text(a, "error_message", st, 12);
+        mfx_json_col_text(a, "transport", st, 4);
+        mfx_json_col_int(a, "sip_status", st, 5);
+        mfx_json_col_int(a, "bit_rate", st, 6);
+        mfx_json_col_bool(a, "ecm", st, 7);
+        mfx_json_col_text(a, "remote_csid", st, 8);
+        mfx_json_col_int(a, "pages_sent", st, 9);
+        mfx_json_col_text(a, "error_code", st, 10);
+        mfx_json_col_text(a, "error_subcode", st, 11);
+        mfx_json_col_text(a, "error_message", st, 12);
         json_object_array_add(arr, a);
     }
     mfx_stmt_done(st);
@@ -144,27 +124,26 @@ json_object *mfx_fax_json(const char *env_id, const char *fax_id)
         return NULL;
     }
     json_object *o = json_object_new_object();
-    add_text(o, "id", st, 0);
+    mfx_json_col_text(o, "id", st, 0);
     json_object_object_add(o, "object", json_object_new_string("fax"));
-    add_text(o, "status", st, 1);
-    add_text(o, "to", st, 2);
-    add_text(o, "from_number", st, 3);
-    add_text(o, "csid", st, 4);
-    add_text(o, "header_text", st, 5);
-    add_int(o, "pages", st, 6);
-    add_int(o, "pages_sent", st, 7);
-    add_text(o, "resolution", st, 8);
-    add_text(o, "page_size", st, 9);
-    add_text(o, "optimize_for", st, 10);
-    json_object *cover = mfx_col_null(st, 11) ? NULL : json_tokener_parse(mfx_col_text(st, 11));
-    json_object_object_add(o, "cover_page", cover);
+    mfx_json_col_text(o, "status", st, 1);
+    mfx_json_col_text(o, "to", st, 2);
+    mfx_json_col_text(o, "from_number", st, 3);
+    mfx_json_col_text(o, "csid", st, 4);
+    mfx_json_col_text(o, "header_text", st, 5);
+    mfx_json_col_int(o, "pages", st, 6);
+    mfx_json_col_int(o, "pages_sent", st, 7);
+    mfx_json_col_text(o, "resolution", st, 8);
+    mfx_json_col_text(o, "page_size", st, 9);
+    mfx_json_col_text(o, "optimize_for", st, 10);
+    mfx_json_col_json(o, "cover_page", st, 11);
     json_object *tags = json_tokener_parse(mfx_col_text(st, 12));
     if (!tags) tags = json_object_new_object();
     json_object_object_add(o, "tags", tags);
     json_object_object_add(o, "metadata", json_object_get(tags));
-    add_text(o, "webhook_url", st, 13);
-    add_text(o, "idempotency_key", st, 14);
-    add_text(o, "document_id", st, 15);
+    mfx_json_col_text(o, "webhook_url", st, 13);
+    mfx_json_col_text(o, "idempotency_key", st, 14);
+    mfx_json_col_text(o, "document_id", st, 15);
     int max_attempts = sqlite3_column_int(st, 16);
     int made = sqlite3_column_int(st, 17);
     json_object *rp = json_object_new_object();
@@ -179,26 +158,26 @@ json_object *mfx_fax_json(const char *env_id, const char *fax_id)
                   : !strcmp(st_now, "queued") ? max_attempts - made - 1 : max_attempts - made;
     json_object_object_add(o, "retries_remaining", json_object_new_int(remaining > 0 ? remaining : 0));
     json_object_object_add(o, "ecm", json_object_new_boolean(sqlite3_column_int(st, 30)));
-    add_text(o, "t38", st, 31);
-    add_text(o, "document_url", st, 32);
+    mfx_json_col_text(o, "t38", st, 31);
+    mfx_json_col_text(o, "document_url", st, 32);
     const char *status = mfx_col_text(st, 1);
-    if (!strcmp(status, "queued") && made > 0) add_time(o, "next_attempt_at", st, 18);
+    if (!strcmp(status, "queued") && made > 0) mfx_json_col_time(o, "next_attempt_at", st, 18);
     else json_object_object_add(o, "next_attempt_at", NULL);
-    add_text(o, "error_code", st, 19);
-    add_text(o, "error_subcode", st, 20);
-    add_text(o, "error_message", st, 21);
+    mfx_json_col_text(o, "error_code", st, 19);
+    mfx_json_col_text(o, "error_subcode", st, 20);
+    mfx_json_col_text(o, "error_message", st, 21);
     json_object *cost = json_object_new_object();
     json_object_object_add(cost, "held", json_object_new_int64(mfx_fax_status_terminal(status) ? 0 : sqlite3_column_int64(st, 22)));
     json_object_object_add(cost, "captured", json_object_new_int64(sqlite3_column_int64(st, 23)));
     json_object_object_add(cost, "currency", json_object_new_string(mfx_cfg.currency));
     json_object_object_add(o, "cost", cost);
-    add_text(o, "resent_from", st, 24);
-    add_text(o, "environment", st, 25);
-    add_time(o, "created_at", st, 26);
-    add_time(o, "updated_at", st, 27);
-    add_time(o, "submitted_at", st, 28);
-    add_time(o, "completed_at", st, 29);
-    add_time(o, "deleted_at", st, 33);
+    mfx_json_col_text(o, "resent_from", st, 24);
+    mfx_json_col_text(o, "environment", st, 25);
+    mfx_json_col_time(o, "created_at", st, 26);
+    mfx_json_col_time(o, "updated_at", st, 27);
+    mfx_json_col_time(o, "submitted_at", st, 28);
+    mfx_json_col_time(o, "completed_at", st, 29);
+    mfx_json_col_time(o, "deleted_at", st, 33);
     mfx_stmt_done(st);
     json_object_object_add(o, "attempts", attempts_json(fax_id));
     return o;

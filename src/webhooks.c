@@ -10,6 +10,7 @@
 #include "dispatcher.h"
 #include "httpc.h"
 #include "ids.h"
+#include "json_row.h"
 #include "log.h"
 #include "settings.h"
 #include "store.h"
@@ -107,25 +108,19 @@ json_object *mfx_webhook_endpoint_json(const char *env_id, const char *id)
     sqlite3_bind_text(st, 2, env_id, -1, SQLITE_STATIC);
     json_object *o = NULL;
     if (sqlite3_step(st) == SQLITE_ROW) {
-        char ts[32];
         o = json_object_new_object();
-        json_object_object_add(o, "id", json_object_new_string(mfx_col_text(st, 0)));
+        mfx_json_col_text(o, "id", st, 0);
         json_object_object_add(o, "object", json_object_new_string("webhook_endpoint"));
-        json_object_object_add(o, "url", json_object_new_string(mfx_col_text(st, 1)));
-        json_object_object_add(o, "events", mfx_col_null(st, 2) ? NULL : json_tokener_parse(mfx_col_text(st, 2)));
-        json_object_object_add(o, "description", mfx_col_null(st, 3) ? NULL : json_object_new_string(mfx_col_text(st, 3)));
-        json_object_object_add(o, "is_active", json_object_new_boolean(sqlite3_column_int(st, 4)));
-        mfx_time_format(sqlite3_column_int64(st, 5), ts);
-        json_object_object_add(o, "created_at", json_object_new_string(ts));
-        mfx_time_format(sqlite3_column_int64(st, 6), ts);
-        json_object_object_add(o, "updated_at", json_object_new_string(ts));
-        int64_t until = mfx_col_null(st, 7) ? 0 : sqlite3_column_int64(st, 7);
-        if (until > mfx_now_ms()) {
-            mfx_time_format(until, ts);
-            json_object_object_add(o, "previous_secret_expires_at", json_object_new_string(ts));
-        } else {
+        mfx_json_col_text(o, "url", st, 1);
+        mfx_json_col_json(o, "events", st, 2);
+        mfx_json_col_text(o, "description", st, 3);
+        mfx_json_col_bool(o, "is_active", st, 4);
+        mfx_json_col_time(o, "created_at", st, 5);
+        mfx_json_col_time(o, "updated_at", st, 6);
+        if (!mfx_col_null(st, 7) && sqlite3_column_int64(st, 7) > mfx_now_ms())
+            mfx_json_col_time(o, "previous_secret_expires_at", st, 7);
+        else
             json_object_object_add(o, "previous_secret_expires_at", NULL);
-        }
     }
     mfx_stmt_done(st);
     return o;
