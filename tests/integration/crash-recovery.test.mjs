@@ -181,7 +181,7 @@ const MIX = [
 
 const state = { dir: null, d: null, keys: null, keysFile: null, ids: [], created: [] };
 
-test('SIGKILL right after the last 201: every accepted fax is still there after the restart', async () => {
+test('SIGKILL right after the last 201: every accepted fax is still there after the restart', async (t) => {
     state.dir = await newDir();
     state.d = await start(state.dir);
     state.keys = state.d.keys;
@@ -197,6 +197,7 @@ test('SIGKILL right after the last 201: every accepted fax is still there after 
     const firstWasMidCall = ['submitted', 'in_progress'].includes(first.status);
     const before = await listAll(state.d, key, '/v1/faxes');
     const queuedAtKill = before.filter((f) => f.status === 'queued').length;
+    t.diagnostic(`at the kill: ${queuedAtKill} queued, ${before.length - queuedAtKill} mid-call or terminal`);
     await killHard(state.d);
 
     state.d = await start(state.dir);
@@ -267,7 +268,50 @@ test('SIGKILL mid-call: the attempts cut short end with interrupted_by_restart, 
     assert.equal(s1done.status, 'delivered', JSON.stringify(s1done));
 });
 
-test('after the kills, every fax reaches exactly one terminal status with exactly one terminal event', async () => {
+test('SIGKILL during a burst of concurrent POSTs: every fax answered 201 survives, none is half-made', async (t) => {
+    const key = state.keys.sandbox_key;
+    const answered = [];
+    let failed = 0;
+    let killed = false;
+    const N = 30;
+    const enough = waitFor(() => answered.length >= 8 || killed, { timeoutMs: 20000, intervalMs: 5, what: '8 answers' });
+    const sends = Array.from({ length: N }, (_, i) => (async () => {
+        const form = new FormData();
+        form.append('file', new Blob([makePdf({ text: `burst ${i}` })], { type: 'application/pdf' }), 'burst.pdf');
+        form.append('to', i % 2 ? '+15005550001' : '+15005550007');
+        try {
+            const r = await api(state.d.url, key, 'POST', '/v1/faxes', form);
+            if (r.status === 201) answered.push(r.body.id);
+            else failed++;
+        } catch {
+            failed++;   // cut off by the kill
+        }
+    })());
+    await enough;
+    await killHard(state.d);
+    killed = true;
+    await Promise.all(sends);
+    state.d = await start(state.dir);
+    const ids = new Set((await listAll(state.d, key, '/v1/faxes')).map((f) => f.id));
+    for (const id of answered) assert.ok(ids.has(id), `${id} was answered 201 before the kill and is gone`);
+    const known = new Set(state.ids);
+    const extra = [...ids].filter((id) => !known.has(id));
+    assert.ok(extra.length >= answered.length && extra.length <= N, `${extra.length} new faxes for ${answered.length} answers of ${N}`);
+    for (const id of extra) {
+        const f = await getFax(state.d, key, id);
+        assert.equal(f.pages, 1, `${id}: a fax without its document's pages`);
+        assert.ok(f.document_id, `${id}: a fax without its document`);
+        const img = await api(state.d.url, key, 'GET', `/v1/faxes/${id}/image`);
+        assert.equal(img.status, 200, `${id}: its document is not readable (${img.status})`);
+        assert.match(img.bytes.subarray(0, 5).toString('latin1'), /^%PDF-/, `${id}: document bytes`);
+        const q = await faxEvents(state.d, key, id);
+        assert.equal(q[0]?.type, 'fax.queued', `${id}: accepted without its fax.queued event`);
+    }
+    t.diagnostic(`${answered.length} of ${N} answered 201 before the kill; ${extra.length} faxes committed`);
+    state.ids.push(...extra);
+});
+
+test('after the kills, every fax reaches exactly one terminal status with exactly one terminal event', async (t) => {
     const key = state.keys.sandbox_key;
     const faxes = await waitAllTerminal(state.d, key, state.ids);
     assert.equal(faxes.length, state.ids.length);
@@ -276,6 +320,7 @@ test('after the kills, every fax reaches exactly one terminal status with exactl
         await checkFax(state.d, key, fax);
         interrupted += fax.attempts.filter((a) => a.error_code === 'interrupted_by_restart').length;
     }
+    t.diagnostic(`${faxes.length} faxes, ${interrupted} attempts interrupted_by_restart`);
     assert.ok(interrupted >= 3, `attempts interrupted by the two kills: ${interrupted}`);
     // Outcomes still follow the magic numbers (an interruption only costs a retry).
     const byId = new Map(faxes.map((f) => [f.id, f]));
