@@ -43,6 +43,9 @@ void mfx_api_workspace_get(struct mfx_req *req);
 void mfx_api_workspace_topup(struct mfx_req *req);
 void mfx_api_key_create(struct mfx_req *req);
 void mfx_api_key_revoke(struct mfx_req *req);
+void mfx_api_key_list(struct mfx_req *req);
+void mfx_api_workspace_baa(struct mfx_req *req);
+void mfx_api_workspace_audit(struct mfx_req *req);
 /* api_events.c */
 void mfx_api_event_list(struct mfx_req *req);
 void mfx_api_event_get(struct mfx_req *req);

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "mfx.h"
 #include "api.h"
+#include "audit.h"
 #include "ledger.h"
 #include "settings.h"
 #include "store.h"
@@ -45,6 +46,9 @@ void mfx_api_topup_apply(struct mfx_req *req, const char *env_id, int64_t amount
 {
     mfx_tx_begin();
     mfx_ledger_topup(env_id, amount, true);
+    json_object *d = json_object_new_object();
+    json_object_object_add(d, "amount", json_object_new_int64(amount));
+    mfx_audit(env_id, req->auth.key_id, "balance.topup", env_id, d);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "object", json_object_new_string("topup"));
     json_object_object_add(o, "amount", json_object_new_int64(amount));
@@ -195,6 +199,7 @@ void mfx_api_settings_patch(struct mfx_req *req)
     sqlite3_bind_text(st, 13, req->auth.env_id, -1, SQLITE_STATIC);
     bool ok = sqlite3_step(st) == SQLITE_DONE;
     mfx_stmt_done(st);
+    if (ok) mfx_audit(req->auth.env_id, req->auth.key_id, "settings.updated", req->auth.env_id, json_object_get(in));
     json_object_put(in);          /* retention pointed into it */
     json_object *o = ok ? settings_json(req->auth.env_id) : NULL;
     mfx_tx_end(ok);

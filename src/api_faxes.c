@@ -9,6 +9,7 @@
 #include "config.h"
 #include "mfx.h"
 #include "api.h"
+#include "audit.h"
 #include "document.h"
 #include "fax.h"
 #include "job.h"
@@ -16,15 +17,16 @@
 #include "module.h"
 #include "multipart.h"
 #include "phone.h"
+#include "retention.h"
 #include "scheduler.h"
 #include "settings.h"
 #include "store.h"
+#include "tenancy.h"
 
 #include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* ---- field access ------------------------------------------------------- */
 
@@ -320,6 +322,10 @@ static json_object *form_to_json(const struct mfx_part *parts, int n, json_objec
 /* Checks a magic number of the environment's carrier; replies if refused. */
 static bool precheck_refused(struct mfx_req *req, const char *to)
 {
+    if (req->auth.live && mfx_cfg.require_baa_for_live && !mfx_workspace_baa_signed(req->auth.workspace_id)) {
+        mfx_reply_error(req, MFX_E_baa_required, NULL, NULL);
+        return true;
+    }
     const struct mfx_carrier *c = mfx_module_carrier_for(req->auth.live);
     enum mfx_err e = c && c->precheck ? c->precheck(to) : MFX_E__COUNT;
     if (e == MFX_E__COUNT) return false;
@@ -354,6 +360,10 @@ static void create_and_reply(struct mfx_req *req, struct mfx_fax_spec *s, const 
         mfx_reply_error(req, err, NULL, NULL);
         return;
     }
+    json_object *details = json_object_new_object();
+    json_object_object_add(details, "pages", s->pages > 0 ? json_object_new_int(s->pages) : NULL);
+    if (s->resent_from) json_object_object_add(details, "resent_from", json_object_new_string(s->resent_from));
+    mfx_audit(req->auth.env_id, req->auth.key_id, "fax.created", fax_id, details);
     json_object *obj = mfx_fax_json(req->auth.env_id, fax_id);
     mfx_tx_end(true);
     snprintf(req->fax_ctx, sizeof req->fax_ctx, "%s", fax_id);
@@ -512,6 +522,16 @@ static const char *status_of(json_object *fax)
     return json_object_get_string(s);
 }
 
+/* True (after replying 410) if the fax's PHI was deleted. */
+static bool purged_410(struct mfx_req *req, json_object *fax)
+{
+    json_object *p;
+    if (!json_object_object_get_ex(fax, "purged", &p) || !json_object_get_boolean(p)) return false;
+    mfx_reply_error(req, MFX_E_gone, "This fax's document and details were deleted (on request, or by the environment's "
+                    "retention: zero_footprint or retention_days); upload the document again to send a new fax.", NULL);
+    return true;
+}
+
 void mfx_api_fax_cancel(struct mfx_req *req)
 {
     json_object *o = fax_or_404(req);
@@ -523,7 +543,10 @@ void mfx_api_fax_cancel(struct mfx_req *req)
     }
     json_object_put(o);
     mfx_scheduler_detach(req->params[0]);
+    mfx_tx_begin();
     mfx_job_fail(req->params[0], MFX_E_cancelled, "cancelled_by_request", NULL);
+    mfx_audit(req->auth.env_id, req->auth.key_id, "fax.cancelled", req->params[0], NULL);
+    mfx_tx_end(true);
     mfx_info("api", "req=%s fax=%s cancelled", req->id, req->params[0]);
     mfx_reply_json(req, 200, mfx_fax_json(req->auth.env_id, req->params[0]));
 }
@@ -532,6 +555,10 @@ void mfx_api_fax_resend(struct mfx_req *req)
 {
     json_object *orig = fax_or_404(req);
     if (!orig) return;
+    if (purged_410(req, orig)) {
+        json_object_put(orig);
+        return;
+    }
     json_object *in = NULL;
     if (req->body_len > 0) {
         in = mfx_req_json_object(req);
@@ -603,55 +630,15 @@ void mfx_api_fax_delete(struct mfx_req *req)
 {
     json_object *o = fax_or_404(req);
     if (!o) return;
-    if (!mfx_fax_status_terminal(status_of(o))) {
-        json_object_put(o);
+    bool terminal = mfx_fax_status_terminal(status_of(o));
+    json_object_put(o);
+    if (!terminal) {
         mfx_reply_error(req, MFX_E_invalid_state, "Only a delivered or failed fax can be deleted; cancel it first.", NULL);
         return;
     }
-    json_object *doc;
-    char *doc_id = json_object_object_get_ex(o, "document_id", &doc) && doc ? mfx_strdup(json_object_get_string(doc)) : NULL;
-    json_object_put(o);
-    /* A document shared with a fax still on its way stays until that one ends. */
-    if (doc_id) {
-        sqlite3_stmt *st = mfx_stmt(
-            "SELECT id FROM faxes WHERE document_id = ? AND id != ? AND status NOT IN ('delivered','failed') LIMIT 1");
-        sqlite3_bind_text(st, 1, doc_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, req->params[0], -1, SQLITE_STATIC);
-        bool busy = sqlite3_step(st) == SQLITE_ROW;
-        char other[MFX_ID_MAX] = "";
-        if (busy) snprintf(other, sizeof other, "%s", mfx_col_text(st, 0));
-        mfx_stmt_done(st);
-        if (busy) {
-            char *m = mfx_asprintf("The document is still being sent by %s; delete this fax after that one ends.", other);
-            mfx_reply_error(req, MFX_E_invalid_state, m, NULL);
-            free(m);
-            free(doc_id);
-            return;
-        }
-    }
-    char *path = NULL;
-    if (doc_id) mfx_document_locate(req->auth.env_id, doc_id, &path, NULL, NULL);
     mfx_tx_begin();
-    int64_t now = mfx_now_ms();
-    sqlite3_stmt *st = mfx_stmt("UPDATE faxes SET deleted_at = coalesce(deleted_at, ?), updated_at = ? WHERE id = ?");
-    sqlite3_bind_int64(st, 1, now);
-    sqlite3_bind_int64(st, 2, now);
-    sqlite3_bind_text(st, 3, req->params[0], -1, SQLITE_STATIC);
-    bool ok = sqlite3_step(st) == SQLITE_DONE;
-    mfx_stmt_done(st);
-    if (doc_id) {
-        st = mfx_stmt("UPDATE documents SET deleted_at = coalesce(deleted_at, ?), path = NULL WHERE id = ?");
-        sqlite3_bind_int64(st, 1, now);
-        sqlite3_bind_text(st, 2, doc_id, -1, SQLITE_STATIC);
-        ok = ok && sqlite3_step(st) == SQLITE_DONE;
-        mfx_stmt_done(st);
-    }
-    mfx_tx_end(ok);
-    /* The bytes go only after the row says they are gone (unlink after commit). */
-    if (ok && path && unlink(path) != 0) mfx_warn("api", "fax=%s unlinking %s failed", req->params[0], path);
-    free(path);
-    free(doc_id);
-    mfx_info("api", "req=%s fax=%s document deleted", req->id, req->params[0]);
+    int rc = mfx_retention_purge(req->params[0], req->auth.key_id, "deleted_by_request");
+    mfx_tx_end(rc >= 0);
     mfx_reply_json(req, 200, mfx_fax_json(req->auth.env_id, req->params[0]));
 }
 
@@ -659,6 +646,10 @@ void mfx_api_fax_image(struct mfx_req *req)
 {
     json_object *o = fax_or_404(req);
     if (!o) return;
+    if (purged_410(req, o)) {
+        json_object_put(o);
+        return;
+    }
     json_object *doc;
     char *doc_id = json_object_object_get_ex(o, "document_id", &doc) && doc ? mfx_strdup(json_object_get_string(doc)) : NULL;
     json_object_put(o);
@@ -667,17 +658,14 @@ void mfx_api_fax_image(struct mfx_req *req)
         mfx_reply_error(req, MFX_E_invalid_state, "The fax's document has not been fetched yet.", NULL);
         return;
     }
-    char *path = NULL, *ct = NULL;
-    int rc = mfx_document_locate(req->auth.env_id, doc_id, &path, NULL, &ct);
-    free(doc_id);
+    char *ct = NULL;
     size_t len = 0;
-    unsigned char *data = rc == MFX_OK ? mfx_file_read(path, (size_t)mfx_cfg.max_upload, &len) : NULL;
-    if (!data) {
-        mfx_reply_error(req, MFX_E_gone, NULL, NULL);
-    } else {
-        mfx_reply_raw(req, 200, ct, data, len);
-    }
+    enum mfx_err err = MFX_E__COUNT;
+    unsigned char *data = mfx_document_read(req->auth.env_id, doc_id, &len, &ct, &err);
+    free(doc_id);
+    if (!data) mfx_reply_error(req, err == MFX_E_not_found ? MFX_E_gone : err, err == MFX_E_data_integrity_failed ? NULL :
+                               "The fax's document was deleted (on request or by the retention policy); it cannot be shown again.", NULL);
+    else mfx_reply_raw(req, 200, ct, data, len);
     free(data);
-    free(path);
     free(ct);
 }

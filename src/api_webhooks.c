@@ -8,6 +8,7 @@
 #include "config.h"
 #include "mfx.h"
 #include "api.h"
+#include "audit.h"
 #include "dispatcher.h"
 #include "events.h"
 #include "ids.h"
@@ -136,6 +137,7 @@ void mfx_api_webhook_create(struct mfx_req *req)
     bool ok = sqlite3_step(st) == SQLITE_DONE;
     mfx_stmt_done(st);
     json_object *o = ok ? mfx_webhook_endpoint_json(req->auth.env_id, id) : NULL;
+    if (o) mfx_audit(req->auth.env_id, req->auth.key_id, "webhook_endpoint.created", id, json_object_get(o));
     mfx_tx_end(ok);
     free(f.events);
     json_object_put(in);
@@ -220,6 +222,7 @@ void mfx_api_webhook_update(struct mfx_req *req)
     bool ok = sqlite3_step(st) == SQLITE_DONE;
     mfx_stmt_done(st);
     json_object *o = mfx_webhook_endpoint_json(req->auth.env_id, req->params[0]);
+    if (ok) mfx_audit(req->auth.env_id, req->auth.key_id, "webhook_endpoint.updated", req->params[0], json_object_get(in));
     mfx_tx_end(ok);
     free(f.events);
     json_object_put(in);
@@ -245,6 +248,10 @@ void mfx_api_webhook_delete(struct mfx_req *req)
     ok = ok && sqlite3_step(st) == SQLITE_DONE;
     int cancelled = sqlite3_changes(mfx_db());
     mfx_stmt_done(st);
+    json_object *ad = json_object_new_object();
+    json_object_object_add(ad, "cancelled_deliveries", json_object_new_int(cancelled));
+    if (ok) mfx_audit(req->auth.env_id, req->auth.key_id, "webhook_endpoint.deleted", req->params[0], ad);
+    else json_object_put(ad);
     mfx_tx_end(ok);
     json_object_object_add(o, "deleted", json_object_new_boolean(1));
     json_object_object_add(o, "is_active", json_object_new_boolean(0));
@@ -270,6 +277,7 @@ void mfx_api_webhook_rotate(struct mfx_req *req)
     bool ok = sqlite3_step(st) == SQLITE_DONE;
     mfx_stmt_done(st);
     o = mfx_webhook_endpoint_json(req->auth.env_id, req->params[0]);
+    if (ok) mfx_audit(req->auth.env_id, req->auth.key_id, "webhook_endpoint.secret_rotated", req->params[0], NULL);
     mfx_tx_end(ok);
     json_object_object_add(o, "signing_secret", json_object_new_string(secret));
     free(secret);

@@ -7,8 +7,10 @@
 #include "config.h"
 #include "mfx.h"
 #include "api.h"
+#include "audit.h"
 #include "auth.h"
 #include "ids.h"
+#include "json_row.h"
 #include "log.h"
 #include "store.h"
 #include "tenancy.h"
@@ -56,6 +58,12 @@ void mfx_api_workspace_create(struct mfx_req *req)
     struct mfx_new_workspace w;
     mfx_tx_begin();
     int rc = mfx_workspace_create(name, &w);
+    if (rc == 0) {
+        json_object *d = json_object_new_object();
+        json_object_object_add(d, "sandbox_key", json_object_new_string(w.sandbox_key_id));
+        json_object_object_add(d, "live_key", json_object_new_string(w.live_key_id));
+        mfx_audit_workspace(w.id, req->auth.key_id, "workspace.created", w.id, d);
+    }
     json_object *o = rc == 0 ? mfx_workspace_json(w.id) : NULL;
     mfx_tx_end(rc == 0);
     json_object_put(in);
@@ -172,6 +180,10 @@ void mfx_api_key_create(struct mfx_req *req)
     char key_id[MFX_ID_MAX], ts[32];
     mfx_tx_begin();
     char *secret = mfx_auth_key_create(type, req->params[0], env_id, name, key_id);
+    json_object *ad = json_object_new_object();
+    json_object_object_add(ad, "environment", json_object_new_string(type));
+    json_object_object_add(ad, "name", name ? json_object_new_string(name) : NULL);
+    mfx_audit(env_id, req->auth.key_id, "key.created", key_id, ad);
     mfx_tx_end(true);
     json_object *o = key_json(key_id, type, secret);
     json_object_object_add(o, "name", name ? json_object_new_string(name) : NULL);
@@ -186,10 +198,92 @@ void mfx_api_key_create(struct mfx_req *req)
     mfx_reply_json(req, 201, o);
 }
 
+/* An api_key object (no secret) from a row of
+ * (id, kind, display, name, created_at, revoked_at, last_used_at). */
+static json_object *key_row_json(sqlite3_stmt *st)
+{
+    json_object *o = json_object_new_object();
+    mfx_json_col_text(o, "id", st, 0);
+    json_object_object_add(o, "object", json_object_new_string("api_key"));
+    mfx_json_col_text(o, "environment", st, 1);
+    mfx_json_col_text(o, "display", st, 2);
+    mfx_json_col_text(o, "name", st, 3);
+    mfx_json_col_time(o, "created_at", st, 4);
+    mfx_json_col_time(o, "revoked_at", st, 5);
+    mfx_json_col_time(o, "last_used_at", st, 6);
+    return o;
+}
+
+void mfx_api_key_list(struct mfx_req *req)
+{
+    if (!mfx_workspace_exists(req->params[0])) {
+        mfx_reply_error(req, MFX_E_not_found, "No workspace with this id.", NULL);
+        return;
+    }
+    struct mfx_page page;
+    if (mfx_api_page_parse(req, "key_", &page) != 0) return;
+    sqlite3_stmt *st = mfx_stmt(
+        "SELECT id, kind, display, name, created_at, revoked_at, last_used_at FROM api_keys"
+        " WHERE workspace_id = ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3");
+    sqlite3_bind_text(st, 1, req->params[0], -1, SQLITE_STATIC);
+    mfx_bind_text(st, 2, page.cursor_id[0] ? page.cursor_id : NULL);
+    sqlite3_bind_int(st, 3, page.per_page + 1);
+    json_object *data = json_object_new_array();
+    while (sqlite3_step(st) == SQLITE_ROW) json_object_array_add(data, key_row_json(st));
+    mfx_stmt_done(st);
+    mfx_api_page_reply(req, &page, data);
+}
+
+void mfx_api_workspace_baa(struct mfx_req *req)
+{
+    json_object *in = mfx_req_json_object(req);
+    if (!in) return;
+    static const char *const fields[] = { "signer_name", "signer_title", "organization", "version", NULL };
+    json_object *fe = NULL, *v;
+    json_object_object_foreach(in, key, val) {
+        (void)val;
+        bool known = false;
+        for (const char *const *f = fields; *f; f++) known = known || !strcmp(*f, key);
+        if (!known) mfx_field_error(&fe, key, "is not a field of a BAA signature");
+    }
+    for (const char *const *f = fields; *f; f++)
+        if (!json_object_object_get_ex(in, *f, &v) || !json_object_is_type(v, json_type_string) ||
+            g_utf8_strlen(json_object_get_string(v), -1) < 1 || g_utf8_strlen(json_object_get_string(v), -1) > 200)
+            mfx_field_error(&fe, *f, "is required: a string of 1 to 200 characters");
+    if (fe) {
+        json_object_put(in);
+        mfx_reply_error(req, MFX_E_validation_failed, NULL, fe);
+        return;
+    }
+    char ts[32];
+    mfx_time_format(mfx_now_ms(), ts);
+    json_object *baa = json_object_new_object();
+    json_object_object_add(baa, "signed_at", json_object_new_string(ts));
+    for (const char *const *f = fields; *f; f++) {
+        json_object_object_get_ex(in, *f, &v);
+        json_object_object_add(baa, !strcmp(*f, "signer_name") ? "signer" : *f, json_object_new_string(json_object_get_string(v)));
+    }
+    json_object_object_add(baa, "key_id", json_object_new_string(req->auth.key_id));
+    json_object_put(in);
+    mfx_tx_begin();
+    sqlite3_stmt *st = mfx_stmt("UPDATE workspaces SET baa = ? WHERE id = ?");
+    sqlite3_bind_text(st, 1, json_object_to_json_string_ext(baa, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+                      -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, req->auth.workspace_id, -1, SQLITE_STATIC);
+    bool ok = sqlite3_step(st) == SQLITE_DONE;
+    mfx_stmt_done(st);
+    if (ok) mfx_audit_workspace(req->auth.workspace_id, req->auth.key_id, "baa.signed", req->auth.workspace_id, json_object_get(baa));
+    mfx_tx_end(ok);
+    json_object_object_add(baa, "object", json_object_new_string("baa"));
+    mfx_info("api", "req=%s workspace %s signed the BAA", req->id, req->auth.workspace_id);
+    mfx_reply_json(req, 201, baa);
+}
+
 void mfx_api_key_revoke(struct mfx_req *req)
 {
     sqlite3_stmt *st = mfx_stmt(
-        "SELECT id, kind, display, name, created_at, revoked_at FROM api_keys WHERE id = ? AND workspace_id = ?");
+        "SELECT id, kind, display, name, created_at, revoked_at, last_used_at, environment_id FROM api_keys"
+        " WHERE id = ? AND workspace_id = ?");
     sqlite3_bind_text(st, 1, req->params[1], -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, req->params[0], -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_ROW) {
@@ -197,16 +291,11 @@ void mfx_api_key_revoke(struct mfx_req *req)
         mfx_reply_error(req, MFX_E_not_found, "No key with this id in this workspace.", NULL);
         return;
     }
-    json_object *o = json_object_new_object();
-    char ts[32];
-    json_object_object_add(o, "id", json_object_new_string(mfx_col_text(st, 0)));
-    json_object_object_add(o, "object", json_object_new_string("api_key"));
-    json_object_object_add(o, "environment", json_object_new_string(mfx_col_text(st, 1)));
-    json_object_object_add(o, "display", json_object_new_string(mfx_col_text(st, 2)));
-    json_object_object_add(o, "name", mfx_col_null(st, 3) ? NULL : json_object_new_string(mfx_col_text(st, 3)));
-    mfx_time_format(sqlite3_column_int64(st, 4), ts);
-    json_object_object_add(o, "created_at", json_object_new_string(ts));
-    int64_t revoked = mfx_col_null(st, 5) ? mfx_now_ms() : sqlite3_column_int64(st, 5);
+    json_object *o = key_row_json(st);
+    char ts[32], env_id[MFX_ID_MAX];
+    snprintf(env_id, sizeof env_id, "%s", mfx_col_text(st, 7));
+    bool was_revoked = !mfx_col_null(st, 5);
+    int64_t revoked = was_revoked ? sqlite3_column_int64(st, 5) : mfx_now_ms();
     mfx_stmt_done(st);
     mfx_tx_begin();
     st = mfx_stmt("UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?");
@@ -214,6 +303,7 @@ void mfx_api_key_revoke(struct mfx_req *req)
     sqlite3_bind_text(st, 2, req->params[1], -1, SQLITE_STATIC);
     bool ok = sqlite3_step(st) == SQLITE_DONE;
     mfx_stmt_done(st);
+    if (ok && !was_revoked) mfx_audit(env_id, req->auth.key_id, "key.revoked", req->params[1], NULL);
     mfx_tx_end(ok);
     mfx_time_format(revoked, ts);
     json_object_object_add(o, "revoked_at", json_object_new_string(ts));

@@ -3,8 +3,9 @@
  * document.c: documents are sniffed by their first bytes, never by name or
  * header. PDFs are opened with poppler-glib only to count pages here; the
  * documents issue moves all parsing of untrusted files into sandboxed
- * render children. Files are written to a temporary name, fsynced and
- * renamed, so a crash never leaves a half document under a real id.
+ * render children. Files go through spool.c: sealed with the workspace's
+ * data key and written durably, so a crash never leaves a half document
+ * under a real id and the disk never holds a document in the clear.
  */
 #include "config.h"
 #include "mfx.h"
@@ -13,6 +14,7 @@
 #include "json_row.h"
 #include "log.h"
 #include "settings.h"
+#include "spool.h"
 #include "store.h"
 
 #include <errno.h>
@@ -123,47 +125,6 @@ int mfx_document_count_pages(const char *ct, const unsigned char *data, size_t l
     return MFX_OK;
 }
 
-static int mkdir_p(const char *path)
-{
-    char *p = mfx_strdup(path);
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/') continue;
-        *s = '\0';
-        if (mkdir(p, 0700) != 0 && errno != EEXIST) { free(p); return -1; }
-        *s = '/';
-    }
-    int rc = mkdir(p, 0700) != 0 && errno != EEXIST ? -1 : 0;
-    free(p);
-    return rc;
-}
-
-/* Writes data to path durably (temp file, fsync, rename, fsync dir). */
-static int write_durable(const char *dir, const char *path, const unsigned char *data, size_t len)
-{
-    char *tmp = mfx_asprintf("%s.part", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int rc = -1;
-    if (fd >= 0) {
-        size_t off = 0;
-        while (off < len) {
-            ssize_t w = write(fd, data + off, len - off);
-            if (w < 0 && errno == EINTR) continue;
-            if (w <= 0) break;
-            off += (size_t)w;
-        }
-        if (off == len && fsync(fd) == 0) rc = 0;
-        close(fd);
-    }
-    if (rc == 0 && rename(tmp, path) != 0) rc = -1;
-    if (rc != 0) unlink(tmp);
-    free(tmp);
-    if (rc == 0) {
-        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) { fsync(dfd); close(dfd); }
-    }
-    return rc;
-}
-
 int mfx_document_store(const char *env_id, const char *filename, const unsigned char *data, size_t len,
                        char doc_id[MFX_ID_MAX], int *pages, enum mfx_err *err, char **msg)
 {
@@ -196,15 +157,10 @@ int mfx_document_store(const char *env_id, const char *filename, const unsigned 
         return MFX_ERR;
     }
     mfx_id_new("doc_", doc_id);
-    char *dir = mfx_asprintf("%s/documents/%s", mfx_cfg.data_dir, env_id);
-    char *path = mfx_asprintf("%s/%s", dir, doc_id);
-    int rc = mkdir_p(dir) == 0 ? write_durable(dir, path, data, len) : -1;
-    if (rc != 0) {
-        mfx_error("document", "writing %s failed: %s", path, strerror(errno));
+    char *path = mfx_spool_write(env_id, "documents", doc_id, data, len);
+    if (!path) {
         *err = MFX_E_storage_unavailable;
         *msg = mfx_strdup("the document could not be stored; nothing was changed");
-        free(dir);
-        free(path);
         return MFX_ERR;
     }
     char sha[65];
@@ -223,7 +179,7 @@ int mfx_document_store(const char *env_id, const char *filename, const unsigned 
     sqlite3_bind_int64(st, 9, mfx_now_ms());
     bool ok = sqlite3_step(st) == SQLITE_DONE;
     mfx_stmt_done(st);
-    free(dir);
+    if (!ok) mfx_spool_unlink(path);
     free(path);
     if (!ok) {
         *err = MFX_E_storage_unavailable;
@@ -278,28 +234,19 @@ int mfx_document_locate(const char *env_id, const char *doc_id, char **path, int
     return rc;
 }
 
-unsigned char *mfx_file_read(const char *path, size_t max, size_t *len)
+unsigned char *mfx_document_read(const char *env_id, const char *doc_id, size_t *len, char **ct, enum mfx_err *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return NULL;
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || (size_t)sb.st_size > max) {
-        close(fd);
+    char *path = NULL;
+    int rc = mfx_document_locate(env_id, doc_id, &path, NULL, ct);
+    if (rc != MFX_OK) {
+        *err = rc == MFX_NOTFOUND ? MFX_E_not_found : MFX_E_gone;
         return NULL;
     }
-    size_t size = (size_t)sb.st_size, off = 0;
-    unsigned char *buf = mfx_malloc(size + 1);
-    while (off < size) {
-        ssize_t r = read(fd, buf + off, size - off);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        off += (size_t)r;
+    unsigned char *data = mfx_spool_read(env_id, doc_id, path, (size_t)mfx_cfg.max_upload, len, err);
+    free(path);
+    if (!data && ct) {
+        free(*ct);
+        *ct = NULL;
     }
-    close(fd);
-    if (off != size) {
-        free(buf);
-        return NULL;
-    }
-    *len = size;
-    return buf;
+    return data;
 }

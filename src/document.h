@@ -28,7 +28,8 @@ json_object *mfx_document_json(const char *env_id, const char *doc_id);
 /* Path, page count and type of a document (path and ct owned by the
  * caller); MFX_NOTFOUND if missing, MFX_ERR if deleted. */
 int mfx_document_locate(const char *env_id, const char *doc_id, char **path, int *pages, char **ct);
-/* Reads a whole file of at most max bytes; caller frees. NULL on error. */
-unsigned char *mfx_file_read(const char *path, size_t max, size_t *len);
+/* The document's bytes, decrypted (caller frees; *ct too, may be NULL).
+ * NULL with *err = not_found, gone (deleted) or data_integrity_failed. */
+unsigned char *mfx_document_read(const char *env_id, const char *doc_id, size_t *len, char **ct, enum mfx_err *err);
 
 #endif

@@ -108,6 +108,24 @@ static json_object *attempts_json(const char *fax_id)
     return arr;
 }
 
+/* A purged fax shows only its billing record (DESIGN §5, §12): the rest
+ * was PHI and is gone. Takes ownership of full. */
+static json_object *kept_fields(json_object *full)
+{
+    static const char *const kept[] = { "id", "object", "status", "pages", "pages_sent", "error_code", "cost",
+                                        "environment", "created_at", "updated_at", "submitted_at", "completed_at",
+                                        "deleted_at", "purged_at", NULL };
+    json_object *o = json_object_new_object();
+    for (const char *const *k = kept; *k; k++) {
+        json_object *v = NULL;
+        json_object_object_get_ex(full, *k, &v);
+        json_object_object_add(o, *k, json_object_get(v));
+    }
+    json_object_object_add(o, "purged", json_object_new_boolean(1));
+    json_object_put(full);
+    return o;
+}
+
 json_object *mfx_fax_json(const char *env_id, const char *fax_id)
 {
     sqlite3_stmt *st = mfx_stmt(
@@ -115,7 +133,7 @@ json_object *mfx_fax_json(const char *env_id, const char *fax_id)
         " f.resolution, f.page_size, f.optimize_for, f.cover_page, f.tags, f.webhook_url, f.idempotency_key,"
         " f.document_id, f.max_attempts, f.attempts_made, f.next_attempt_at, f.error_code, f.error_subcode,"
         " f.error_message, f.cost_held, f.cost_captured, f.resent_from, e.type, f.created_at, f.updated_at,"
-        " f.submitted_at, f.completed_at, f.ecm, f.t38, f.document_url, f.deleted_at"
+        " f.submitted_at, f.completed_at, f.ecm, f.t38, f.document_url, f.deleted_at, f.purged_at"
         " FROM faxes f JOIN environments e ON e.id = f.environment_id WHERE f.id = ? AND f.environment_id = ?");
     sqlite3_bind_text(st, 1, fax_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, env_id, -1, SQLITE_STATIC);
@@ -178,7 +196,10 @@ json_object *mfx_fax_json(const char *env_id, const char *fax_id)
     mfx_json_col_time(o, "submitted_at", st, 28);
     mfx_json_col_time(o, "completed_at", st, 29);
     mfx_json_col_time(o, "deleted_at", st, 33);
+    bool purged = !mfx_col_null(st, 34);
+    mfx_json_col_time(o, "purged_at", st, 34);
     mfx_stmt_done(st);
+    if (purged) return kept_fields(o);
     json_object_object_add(o, "attempts", attempts_json(fax_id));
     return o;
 }

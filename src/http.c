@@ -98,6 +98,9 @@ static const struct route routes[] = {
     { POST, "/v1/numbers", NEED_ENV, mfx_api_number_create },
 
     { GET,  "/v1/workspace", NEED_ENV, mfx_api_workspace_self },
+    { POST, "/v1/workspace/baa", NEED_ENV, mfx_api_workspace_baa },
+    { GET,  "/v1/workspace/audit", NEED_ENV, mfx_api_workspace_audit },
+    { GET,  "/v1/workspaces/{}/keys", NEED_ACCOUNT, mfx_api_key_list },
     { POST, "/v1/workspaces", NEED_ACCOUNT, mfx_api_workspace_create },
     { GET,  "/v1/workspaces", NEED_ACCOUNT, mfx_api_workspace_list },
     { GET,  "/v1/workspaces/{}", NEED_ACCOUNT, mfx_api_workspace_get },

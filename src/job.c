@@ -11,6 +11,7 @@
 #include "ids.h"
 #include "ledger.h"
 #include "log.h"
+#include "retention.h"
 #include "settings.h"
 #include "store.h"
 
@@ -156,6 +157,9 @@ static void finish(const char *fax_id, const struct faxrow *f, const struct mfx_
     mfx_stmt_done(st);
     set_state(fax_id, f->status, delivered ? "delivered" : "failed");
     mfx_event_emit(f->env_id, delivered ? "fax.delivered" : "fax.failed", fax_id, mfx_fax_json(f->env_id, fax_id), NULL);
+    /* Zero footprint: the PHI goes before the terminal event is delivered
+     * (the event's payload is rewritten to the kept fields in this unit). */
+    if (mfx_retention_zero_footprint(f->env_id)) mfx_retention_purge(fax_id, "system", "zero_footprint");
 }
 
 void mfx_job_attempt_end(const char *fax_id, const struct mfx_outcome *o)

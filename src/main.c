@@ -9,6 +9,8 @@
  */
 #include "config.h"
 #include "mfx.h"
+#include "audit.h"
+#include "crypto.h"
 #include "dispatcher.h"
 #include "errors.h"
 #include "httpc.h"
@@ -17,8 +19,10 @@
 #include "log.h"
 #include "module.h"
 #include "ratelimit.h"
+#include "retention.h"
 #include "scheduler.h"
 #include "settings.h"
+#include "spool.h"
 #include "store.h"
 #include "tenancy.h"
 
@@ -39,13 +43,17 @@ static int64_t drain_deadline;
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: mintfaxd [--data-dir DIR] [--listen HOST:PORT] [--config FILE]\n"
+        "usage: mintfaxd [--data-dir DIR] [--listen HOST:PORT] [--config FILE] [--allow-broken-audit]\n"
+        "       mintfaxd [--data-dir DIR] [--config FILE] rotate-master-key\n"
         "       mintfaxd --print-config | --print-errors-md | --version\n"
         "\n"
         "  --data-dir DIR      database, documents and keys (default [server] data_dir)\n"
         "  --listen HOST:PORT  HTTP API address (default [server] listen)\n"
         "  --config FILE       settings file (see conf/mintfax.conf); MINTFAX_<SECTION>_<KEY>\n"
         "                      environment variables override it\n"
+        "  --allow-broken-audit  start even if a stored audit chain is broken (logged)\n"
+        "  rotate-master-key   re-wrap every workspace data key under a new master key\n"
+        "                      (run it with the daemon stopped; files are not re-encrypted)\n"
         "  --print-config      list every setting with its default and variable\n"
         "  --print-errors-md   print the error catalog as Markdown (docs/errors.md)\n");
 }
@@ -80,6 +88,20 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     drain_tick(-1, 0, NULL);
 }
 
+/* mintfaxd rotate-master-key: a new master key in KEY.new, every data key
+ * re-wrapped under it in one transaction, then KEY.new renamed over KEY. A
+ * crash anywhere leaves a state the next start (or a second run) finishes. */
+static int rotate_master_key(char **err)
+{
+    if (mfx_crypto_rotate_begin(err) != 0) return 1;
+    int n = mfx_spool_rewrap_all(err);
+    if (n < 0) return 1;
+    if (mfx_crypto_rotate_commit(err) != 0) return 1;
+    printf("mintfaxd: master key rotated; %d workspace data keys re-wrapped\n", n);
+    mfx_info("crypto", "master key rotated; %d data keys re-wrapped", n);
+    return 0;
+}
+
 static int ensure_dir(const char *dir, char **err)
 {
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
@@ -103,10 +125,12 @@ int main(int argc, char **argv)
         { "print-config", no_argument, NULL, 'P' },
         { "print-errors-md", no_argument, NULL, 'E' },
         { "version", no_argument, NULL, 'V' },
+        { "allow-broken-audit", no_argument, NULL, 'A' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char *data_dir = NULL, *listen = NULL, *config = NULL;
+    bool allow_broken_audit = false, rotate = false;
     int c;
     while ((c = getopt_long(argc, argv, "d:l:c:h", opts, NULL)) != -1) {
         switch (c) {
@@ -116,9 +140,14 @@ int main(int argc, char **argv)
         case 'P': mfx_config_print(); return 0;
         case 'E': mfx_errors_print_markdown(); return 0;
         case 'V': printf("mintfaxd %s\n", PACKAGE_VERSION); return 0;
+        case 'A': allow_broken_audit = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
+    }
+    if (optind < argc && !strcmp(argv[optind], "rotate-master-key")) {
+        rotate = true;
+        optind++;
     }
     if (optind < argc) {
         usage(stderr);
@@ -135,6 +164,7 @@ int main(int argc, char **argv)
     mfx_log_level = mfx_log_level_parse(mfx_cfg.log_level);
     mfx_log_hook_libevent();
     signal(SIGPIPE, SIG_IGN);
+    umask(077);   /* the database, keys and documents are for mintfaxd alone */
 
     int rc = 1;
     if (ensure_dir(mfx_cfg.data_dir, &err) != 0) goto out;
@@ -148,12 +178,33 @@ int main(int argc, char **argv)
 
     if (mfx_store_open(db_path, base, &err) != 0) { free(db_path); goto out; }
     free(db_path);
+    char *key_path = mfx_cfg.master_key_file[0] ? mfx_strdup(mfx_cfg.master_key_file)
+                                                : mfx_asprintf("%s/master.key", mfx_cfg.data_dir);
+    int crc = mfx_crypto_init(key_path, &err);
+    free(key_path);
+    if (crc != 0 || mfx_spool_finish_rotation(&err) != 0) goto out;
+    if (rotate) {
+        rc = rotate_master_key(&err);
+        goto out;
+    }
+    if (mfx_audit_verify_all(&err) != 0) {
+        if (!allow_broken_audit && !mfx_cfg.allow_broken_audit) {
+            char *msg = mfx_asprintf("%s; refusing to start (investigate, then start with --allow-broken-audit to continue)", err);
+            free(err);
+            err = msg;
+            goto out;
+        }
+        mfx_error("audit", "%s; starting anyway as --allow-broken-audit says", err);
+        free(err);
+        err = NULL;
+    }
     if (mfx_tenancy_bootstrap(mfx_cfg.data_dir, &err) != 0) goto out;
     if (mfx_module_register(&mfx_carrier_sandbox, &err) != 0) goto out;
     if (mfx_module_start_all(base, &err) != 0) goto out;
     if (mfx_httpc_init(base) != 0) { err = mfx_strdup("libcurl failed to initialise"); goto out; }
     mfx_scheduler_start(base);
     mfx_dispatcher_start(base);
+    mfx_retention_start(base);
     if (mfx_http_start(base, mfx_cfg.listen, &err) != 0) goto out;
 
     struct event *sigterm = evsignal_new(base, SIGTERM, on_signal, NULL);
@@ -177,10 +228,13 @@ out:
     }
     mfx_http_free();
     mfx_dispatcher_stop();
+    mfx_retention_stop();
     mfx_httpc_shutdown();          /* before the scheduler: its jobs hear "shutdown" */
     mfx_module_stop_all();         /* calls still running are dropped, not reported */
     mfx_scheduler_free();
     mfx_store_close();
+    mfx_spool_free();
+    mfx_crypto_free();
     mfx_idempotency_free();
     mfx_ratelimit_free();
     if (base) event_base_free(base);

@@ -116,6 +116,16 @@ static const struct directive directives[] = {
       "deliveries in flight at once" },
     { "webhooks", "max_endpoints", D_INT, F(webhook_max_endpoints), "20", 1, 1000,
       "webhook endpoints one environment may have" },
+    { "security", "master_key_file", D_STR, F(master_key_file), "", 0, 0,
+      "file with the master key that wraps the data keys (created 0600 if absent); empty: DATA_DIR/master.key" },
+    { "compliance", "require_baa_for_live", D_BOOL, F(require_baa_for_live), "false", 0, 0,
+      "refuse live faxes (403 baa_required) of workspaces that have not signed the BAA" },
+    { "compliance", "allow_broken_audit", D_BOOL, F(allow_broken_audit), "false", 0, 0,
+      "start even if a stored audit chain is broken (also --allow-broken-audit); the break is logged" },
+    { "retention", "sweep_interval", D_DBL, F(retention_sweep_interval), "3600", 0.05, 86400,
+      "seconds between two runs of the retention sweeper" },
+    { "retention", "day_seconds", D_DBL, F(retention_day_seconds), "86400", 0.001, 86400,
+      "length of a retention day in seconds (tests shorten it)" },
 };
 
 /* Parses "0,10,100,1000" into delays; returns the count or -1. */

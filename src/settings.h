@@ -64,6 +64,14 @@ struct mfx_config {
     double webhook_rotation_grace;
     int64_t webhook_max_in_flight;
     int64_t webhook_max_endpoints;
+    /* [security] */
+    char *master_key_file;
+    /* [compliance] */
+    bool require_baa_for_live;
+    bool allow_broken_audit;
+    /* [retention] */
+    double retention_sweep_interval;
+    double retention_day_seconds;
     /* parsed from webhook_retry_schedule: seconds before attempt n+1 */
     double webhook_delays[MFX_MAX_WEBHOOK_ATTEMPTS];
     int webhook_attempts;

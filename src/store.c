@@ -124,6 +124,23 @@ static const char *migrations[] = {
     "  UNIQUE (delivery_id, attempt_number));"
     "CREATE INDEX webhook_attempts_env ON webhook_attempts(environment_id, id DESC);"
     "CREATE INDEX webhook_attempts_sending ON webhook_attempts(status);",
+
+    /* 3: compliance: data keys (wrapped by the master key), the BAA, the
+     * audit chain per environment, and the purge of a fax's PHI */
+    "CREATE TABLE workspace_keys ("
+    "  workspace_id TEXT PRIMARY KEY REFERENCES workspaces(id), wrapped TEXT NOT NULL,"
+    "  master_key_id TEXT NOT NULL, created_at INTEGER NOT NULL);"
+    "ALTER TABLE workspaces ADD COLUMN baa TEXT;"
+    "CREATE TABLE audit_log ("
+    "  environment_id TEXT NOT NULL REFERENCES environments(id), seq INTEGER NOT NULL,"
+    "  at INTEGER NOT NULL, entry TEXT NOT NULL, hash TEXT NOT NULL,"
+    "  PRIMARY KEY (environment_id, seq));"
+    "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
+    "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+    "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
+    "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+    "ALTER TABLE faxes ADD COLUMN purged_at INTEGER;"
+    "CREATE INDEX faxes_retention ON faxes(environment_id, completed_at) WHERE purged_at IS NULL;",
 };
 
 static void finalize_stmt(gpointer st)

@@ -12,6 +12,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "settings.h"
+#include "spool.h"
 #include "store.h"
 
 #include <errno.h>
@@ -47,7 +48,8 @@ int mfx_workspace_create(const char *name, struct mfx_new_workspace *w)
     sqlite3_bind_int64(st, 3, mfx_now_ms());
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
     mfx_stmt_done(st);
-    if (rc || env_insert(w->id, "sandbox", w->sandbox_env) || env_insert(w->id, "live", w->live_env))
+    if (rc || env_insert(w->id, "sandbox", w->sandbox_env) || env_insert(w->id, "live", w->live_env) ||
+        mfx_spool_workspace_key_create(w->id))
         return -1;
     if (mfx_cfg.sandbox_initial_credits > 0)
         mfx_ledger_topup(w->sandbox_env, mfx_cfg.sandbox_initial_credits, false);
@@ -65,10 +67,11 @@ void mfx_new_workspace_clear(struct mfx_new_workspace *w)
 
 json_object *mfx_workspace_json(const char *ws_id)
 {
-    sqlite3_stmt *st = mfx_stmt("SELECT id, name, created_at FROM workspaces WHERE id = ?");
+    sqlite3_stmt *st = mfx_stmt("SELECT id, name, created_at, baa FROM workspaces WHERE id = ?");
     sqlite3_bind_text(st, 1, ws_id, -1, SQLITE_STATIC);
-    json_object *o = NULL;
+    json_object *o = NULL, *baa = NULL;
     if (sqlite3_step(st) == SQLITE_ROW) {
+        if (!mfx_col_null(st, 3)) baa = json_tokener_parse(mfx_col_text(st, 3));
         char ts[32];
         o = json_object_new_object();
         json_object_object_add(o, "id", json_object_new_string(mfx_col_text(st, 0)));
@@ -90,8 +93,26 @@ json_object *mfx_workspace_json(const char *ws_id)
     }
     mfx_stmt_done(st);
     json_object_object_add(o, "environments", envs);
-    json_object_object_add(o, "baa", NULL);
+    json_object_object_add(o, "baa", baa);
     return o;
+}
+
+bool mfx_workspace_baa_signed(const char *ws_id)
+{
+    sqlite3_stmt *st = mfx_stmt("SELECT 1 FROM workspaces WHERE id = ? AND baa IS NOT NULL");
+    sqlite3_bind_text(st, 1, ws_id, -1, SQLITE_STATIC);
+    bool yes = sqlite3_step(st) == SQLITE_ROW;
+    mfx_stmt_done(st);
+    return yes;
+}
+
+bool mfx_workspace_exists(const char *ws_id)
+{
+    sqlite3_stmt *st = mfx_stmt("SELECT 1 FROM workspaces WHERE id = ?");
+    sqlite3_bind_text(st, 1, ws_id, -1, SQLITE_STATIC);
+    bool yes = sqlite3_step(st) == SQLITE_ROW;
+    mfx_stmt_done(st);
+    return yes;
 }
 
 int mfx_environment_find(const char *ws_id, const char *type, char env_id[MFX_ID_MAX])

@@ -22,6 +22,9 @@ int mfx_workspace_create(const char *name, struct mfx_new_workspace *out);
 void mfx_new_workspace_clear(struct mfx_new_workspace *w);
 /* The workspace object, or NULL if there is none with this id. */
 json_object *mfx_workspace_json(const char *ws_id);
+/* True if the workspace has signed the BAA. */
+bool mfx_workspace_baa_signed(const char *ws_id);
+bool mfx_workspace_exists(const char *ws_id);
 /* Finds the environment of type "sandbox"/"live" of a workspace. */
 int mfx_environment_find(const char *ws_id, const char *type, char env_id[MFX_ID_MAX]);
 /* Workspace id and type ("sandbox"/"live") of an environment; MFX_NOTFOUND if none. */
