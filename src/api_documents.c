@@ -22,16 +22,18 @@ void mfx_api_document_create(struct mfx_req *req)
     char *perr;
     int n = mfx_multipart_parse(mfx_req_header(req, "Content-Type"), req->body, req->body_len, &parts, &perr);
     if (n < 0) {
+        json_object *fe = NULL;
+        mfx_field_error(&fe, "body", perr);
         char *m = mfx_asprintf("The multipart body is malformed: %s.", perr);
-        mfx_reply_error(req, MFX_E_validation_failed, m, NULL);
+        mfx_reply_error(req, MFX_E_validation_failed, m, fe);
         free(m);
         free(perr);
         return;
     }
     const struct mfx_part *file = mfx_multipart_get(parts, n, "file");
-    if (!file) {
+    if (!file || mfx_multipart_count(parts, n, "file") > 1) {
         json_object *fe = NULL;
-        mfx_field_error(&fe, "file", "is required");
+        mfx_field_error(&fe, "file", file ? "send one file part per document" : "is required");
         mfx_reply_error(req, MFX_E_validation_failed, NULL, fe);
         mfx_multipart_free(parts, n);
         return;

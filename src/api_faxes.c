@@ -275,8 +275,8 @@ static json_object *form_to_json(const struct mfx_part *parts, int n, json_objec
     for (int i = 0; i < n; i++) {
         const struct mfx_part *p = &parts[i];
         if (!p->name || p->filename || !strcmp(p->name, "file")) continue;
-        if (p->len > 4096 || !g_utf8_validate((const char *)p->data, (gssize)p->len, NULL)) {
-            mfx_field_error(errors, p->name, "must be UTF-8 text of at most 4096 bytes");
+        if (p->len > 4096 || memchr(p->data, 0, p->len) || !g_utf8_validate((const char *)p->data, (gssize)p->len, NULL)) {
+            mfx_field_error(errors, p->name, "must be UTF-8 text of at most 4096 bytes, without NUL characters");
             continue;
         }
         char *text = mfx_strndup((const char *)p->data, p->len);
@@ -388,13 +388,16 @@ void mfx_api_fax_create(struct mfx_req *req)
         char *perr;
         nparts = mfx_multipart_parse(mfx_req_header(req, "Content-Type"), req->body, req->body_len, &parts, &perr);
         if (nparts < 0) {
+            json_object *fe = NULL;
+            mfx_field_error(&fe, "body", perr);
             char *m = mfx_asprintf("The multipart body is malformed: %s.", perr);
-            mfx_reply_error(req, MFX_E_validation_failed, m, NULL);
+            mfx_reply_error(req, MFX_E_validation_failed, m, fe);
             free(m);
             free(perr);
             return;
         }
         file = mfx_multipart_get(parts, nparts, "file");
+        if (mfx_multipart_count(parts, nparts, "file") > 1) mfx_field_error(&errors, "file", "send one file part per fax");
         in = form_to_json(parts, nparts, &errors);
     } else if (mfx_req_content_type_is(req, "application/json")) {
         in = mfx_req_json_object(req);

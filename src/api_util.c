@@ -31,7 +31,7 @@ int mfx_api_page_parse(struct mfx_req *req, const char *id_prefix, struct mfx_pa
     if (pp) {
         char *end;
         long v = strtol(pp, &end, 10);
-        if (!*pp || *end || v < 1 || v > mfx_cfg.max_list_page) {
+        if (!*pp || *end || *pp < '0' || *pp > '9' || v < 1 || v > mfx_cfg.max_list_page) {
             json_object *fe = NULL;
             char *msg = mfx_asprintf("must be a whole number from 1 to %lld", (long long)mfx_cfg.max_list_page);
             mfx_field_error(&fe, "per_page", msg);

@@ -318,6 +318,21 @@ void mfx_reply_error(struct mfx_req *req, enum mfx_err err, const char *detail, 
     finish(req, status, "application/json", buf);
 }
 
+/* True if the JSON text has a \u0000 escape (not an escaped backslash
+ * followed by "u0000"), or a raw NUL byte. json-c would truncate strings and
+ * object keys at it. */
+static bool has_nul_escape(const char *s, size_t len)
+{
+    if (memchr(s, '\0', len)) return true;
+    for (size_t i = 0; i + 5 < len; i++) {
+        if (s[i] != '\\' || s[i + 1] != 'u' || strncmp(s + i + 2, "0000", 4)) continue;
+        size_t bs = 0;
+        for (size_t j = i + 1; j-- > 0 && s[j] == '\\';) bs++;
+        if (bs % 2 == 1) return true;
+    }
+    return false;
+}
+
 json_object *mfx_req_json_object(struct mfx_req *req)
 {
     if (!mfx_req_content_type_is(req, "application/json")) {
@@ -330,6 +345,10 @@ json_object *mfx_req_json_object(struct mfx_req *req)
     }
     if (req->body_len == 0) {
         mfx_reply_error(req, MFX_E_invalid_json, "The request body is empty; send a JSON object.", NULL);
+        return NULL;
+    }
+    if (has_nul_escape((const char *)req->body, req->body_len)) {
+        mfx_reply_error(req, MFX_E_invalid_json, "The body contains a NUL character (\\u0000), which no field accepts.", NULL);
         return NULL;
     }
     json_tokener *tok = json_tokener_new_ex(64);
@@ -398,14 +417,16 @@ static void handle(struct evhttp_request *ev, void *arg)
         return;
     }
 
-    /* Find the route: a path match with another method is a 405. */
+    /* Find the route: a path match with another method is a 405; HEAD is
+     * GET without the body (evhttp drops it), OPTIONS lists the methods. */
     const struct route *rt = NULL;
     bool path_matched = false;
     char allow[64] = "";
+    enum evhttp_cmd_type want = req->method == EVHTTP_REQ_HEAD ? EVHTTP_REQ_GET : req->method;
     for (size_t i = 0; i < MFX_ARRAY_LEN(routes) && !rt; i++) {
         char *params[3] = { NULL, NULL, NULL };
         if (!match(routes[i].pattern, req->path, params)) continue;
-        if (routes[i].method == req->method) {
+        if (routes[i].method == want) {
             rt = &routes[i];
             memcpy(req->params, params, sizeof params);
         } else {
@@ -418,6 +439,11 @@ static void handle(struct evhttp_request *ev, void *arg)
             }
             for (int k = 0; k < 3; k++) free(params[k]);
         }
+    }
+    if (!rt && req->method == EVHTTP_REQ_OPTIONS && path_matched) {
+        mfx_reply_header(req, "Allow", allow);
+        mfx_reply_json(req, 204, NULL);
+        return;
     }
     if (!rt) {
         if (path_matched) {
@@ -482,7 +508,8 @@ int mfx_http_start(struct event_base *base, const char *listen, char **err)
     }
     http = evhttp_new(base);
     evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-                                     EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
+                                     EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
+                                     EVHTTP_REQ_OPTIONS);
     /* Multipart framing adds a little to the largest file. */
     evhttp_set_max_body_size(http, mfx_cfg.max_upload + 65536);
     evhttp_set_max_headers_size(http, 65536);

@@ -75,6 +75,14 @@ const struct mfx_part *mfx_multipart_get(const struct mfx_part *parts, int n, co
     return NULL;
 }
 
+int mfx_multipart_count(const struct mfx_part *parts, int n, const char *name)
+{
+    int c = 0;
+    for (int i = 0; i < n; i++)
+        if (parts[i].name && strcmp(parts[i].name, name) == 0) c++;
+    return c;
+}
+
 int mfx_multipart_parse(const char *content_type, const unsigned char *body, size_t len,
                         struct mfx_part **out, char **err)
 {

@@ -27,5 +27,7 @@ int mfx_multipart_parse(const char *content_type, const unsigned char *body, siz
 void mfx_multipart_free(struct mfx_part *parts, int n);
 /* The first part named name, or NULL. */
 const struct mfx_part *mfx_multipart_get(const struct mfx_part *parts, int n, const char *name);
+/* How many parts are named name. */
+int mfx_multipart_count(const struct mfx_part *parts, int n, const char *name);
 
 #endif

@@ -78,25 +78,37 @@ function assertError(r, code, { fields = [], daemon = d, what = '' } = {}) {
 }
 
 async function listAll(daemon, key, p) {
-    let n = 0;
+    const out = [];
     let cursor = null;
     for (let page = 0; page < 1000; page++) {
         const r = await api(daemon.url, key, 'GET', `${p}${p.includes('?') ? '&' : '?'}per_page=100${cursor ? `&cursor=${cursor}` : ''}`);
         assert.equal(r.status, 200, `GET ${p}: ${r.text.slice(0, 200)}`);
-        n += r.body.data.length;
-        if (!r.body.has_more) return n;
+        out.push(...r.body.data);
+        if (!r.body.has_more) return out;
         cursor = r.body.next_cursor;
     }
     throw new Error(`GET ${p}: too many pages`);
 }
 
-/** What a bad request must not change: faxes, events and the balance of an environment. */
+/**
+ * What a bad request must not change: faxes, events and the balance of an
+ * environment. Waits (a while) until no fax is on its way, so that a fax
+ * finishing in the background (made by an earlier test, or wrongly by a bad
+ * request) does not show up as a change caused by the next request.
+ */
 async function snapshot(daemon = d, key = daemon.keys.sandbox_key) {
+    const deadline = Date.now() + 10000;
+    let faxes;
+    for (;;) {
+        faxes = await listAll(daemon, key, '/v1/faxes');
+        if (faxes.every((f) => ['delivered', 'failed'].includes(f.status)) || Date.now() > deadline) break;
+        await new Promise((r) => setTimeout(r, 50));
+    }
     const bal = await api(daemon.url, key, 'GET', '/v1/environment/balance');
     assert.equal(bal.status, 200, bal.text);
     return {
-        faxes: await listAll(daemon, key, '/v1/faxes'),
-        events: await listAll(daemon, key, '/v1/events'),
+        faxes: faxes.length,
+        events: (await listAll(daemon, key, '/v1/events')).length,
         available: bal.body.available,
         held: bal.body.held,
     };
@@ -124,7 +136,10 @@ async function expectAll(cases, { daemon = d, key = daemon.keys.sandbox_key } = 
 const post = (body, headers, key = d.keys.sandbox_key, p = '/v1/faxes', daemon = d) =>
     () => api(daemon.url, key, 'POST', p, body, headers);
 const JSON_CT = { 'Content-Type': 'application/json' };
-const GOOD_URL = 'https://example.com/document.pdf';
+// A well-formed URL; should a bad request wrongly be accepted, its fetch fails
+// at once (a private address, refused by the SSRF guard) rather than waiting
+// on the network.
+const GOOD_URL = 'http://10.255.255.1/document.pdf';
 
 function form(fields, file = { data: pdf, name: 'doc.pdf', type: 'application/pdf' }) {
     const f = new FormData();
@@ -241,6 +256,82 @@ test('a fax with two documents at once gets 422', async () => {
         { what: 'file + document_url', send: post(form({ to: '+15005550001', document_url: GOOD_URL })), code: 'validation_failed', fields: ['file'] },
         { what: 'file + document_id', send: post(form({ to: '+15005550001', document_id: up.body.id })), code: 'validation_failed', fields: ['file'] },
     ]);
+});
+
+test('two file parts in one multipart request get 422 (never one silently dropped)', async () => {
+    const two = new FormData();
+    two.append('file', new Blob([makePdf({ pages: 1 })], { type: 'application/pdf' }), 'one.pdf');
+    two.append('file', new Blob([makePdf({ pages: 3 })], { type: 'application/pdf' }), 'three.pdf');
+    two.append('to', '+15005550001');
+    const twoDocs = new FormData();
+    twoDocs.append('file', new Blob([pdf], { type: 'application/pdf' }), 'one.pdf');
+    twoDocs.append('file', new Blob([pdf], { type: 'application/pdf' }), 'two.pdf');
+    await expectAll([
+        { what: 'fax with two file parts', send: post(two), code: 'validation_failed', fields: ['file'] },
+        { what: 'document upload with two file parts', send: post(twoDocs, {}, undefined, '/v1/documents'), code: 'validation_failed', fields: ['file'] },
+    ]);
+});
+
+test('a NUL character (U+0000) in a JSON string is refused, never silently truncated', async () => {
+    // json-c keeps the NUL inside the string, but C code reading it with
+    // strlen() sees only what comes before it: "+15005550001\u0000junk" would
+    // be sent to +15005550001, a URL would lose its end, a tag key its tail.
+    const raw = (json) => post(json, JSON_CT);
+    const cases = [
+        ['to', `{"to": "+15005550001\\u0000junk", "document_url": "${GOOD_URL}"}`, 'to'],
+        ['document_url', `{"to": "+15005550001", "document_url": "${GOOD_URL}\\u0000@evil.example"}`, 'document_url'],
+        ['webhook_url', `{"to": "+15005550001", "document_url": "${GOOD_URL}", "webhook_url": "https://hooks.example/x\\u0000y"}`, 'webhook_url'],
+        ['csid', `{"to": "+15005550001", "document_url": "${GOOD_URL}", "csid": "ACME\\u0000X"}`, 'csid'],
+        ['tag key', `{"to": "+15005550001", "document_url": "${GOOD_URL}", "tags": {"a\\u0000b": "v"}}`, 'tags'],
+    ];
+    const problems = [];
+    for (const [what, json, field] of cases) {
+        const before = await snapshot();
+        const r = await raw(json)();
+        try {
+            if (r.status === 400) assertError(r, 'invalid_json', { what });
+            else assertError(r, 'validation_failed', { what, fields: [field] });
+        } catch (err) {
+            const got = r.status === 201 ? ` (accepted as ${JSON.stringify({ to: r.body.to, document_url: r.body.document_url, webhook_url: r.body.webhook_url, csid: r.body.csid, tags: r.body.tags })})` : '';
+            problems.push(`${what}: ${r.status} ${r.body?.error || ''}${got}`);
+        }
+        try {
+            await assertIntact(before, d, d.keys.sandbox_key, what);
+        } catch (err) {
+            problems.push(`${what}: ${err.message.split('\n')[0]}`);
+        }
+    }
+    assert.deepEqual(problems, [], `NUL characters accepted:\n${problems.join('\n')}`);
+});
+
+test('a malformed multipart body gets 422 validation_failed with context.errors', async () => {
+    await expectAll([
+        {
+            what: 'no boundary parameter',
+            send: post('--x\r\nContent-Disposition: form-data; name="to"\r\n\r\n+15005550001\r\n--x--\r\n', { 'Content-Type': 'multipart/form-data' }),
+        },
+        {
+            what: 'boundary not in the body',
+            send: post('--x\r\nContent-Disposition: form-data; name="to"\r\n\r\n+15005550001\r\n--x--\r\n', { 'Content-Type': 'multipart/form-data; boundary=y' }),
+        },
+        {
+            what: 'unterminated part',
+            send: post('--x\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n\r\n%PDF-1.4', { 'Content-Type': 'multipart/form-data; boundary=x' }),
+        },
+        {
+            what: 'document upload, no boundary',
+            send: post('garbage', { 'Content-Type': 'multipart/form-data' }, undefined, '/v1/documents'),
+        },
+    ].map((c) => ({ ...c, code: 'validation_failed' })));
+});
+
+test('an invalid Idempotency-Key (empty, over 255 characters, non-ASCII) gets 422 naming the header', async () => {
+    const body = { to: '+15005550001', document_url: GOOD_URL };
+    await expectAll([
+        { what: 'empty', send: post(body, { 'Idempotency-Key': '' }) },
+        { what: '256 characters', send: post(body, { 'Idempotency-Key': 'k'.repeat(256) }) },
+        { what: 'with a space', send: post(body, { 'Idempotency-Key': 'two words' }) },
+    ].map((c) => ({ ...c, code: 'validation_failed', fields: ['Idempotency-Key'] })));
 });
 
 test('a document_id that does not exist, or belongs to another environment, gets 422', async () => {
@@ -541,6 +632,33 @@ test('a wrong method gets 405 method_not_allowed with Allow', async () => {
         { what: 'PATCH /v1/faxes/{id}', send: call('PATCH', '/v1/faxes/fax_01HZZZZZZZZZZZZZZZZZZZZZZZ'), check: allow(['GET', 'DELETE']) },
         { what: 'GET /v1/faxes/{id}/cancel', send: call('GET', '/v1/faxes/fax_01HZZZZZZZZZZZZZZZZZZZZZZZ/cancel'), check: allow(['POST']) },
     ].map((c) => ({ ...c, code: 'method_not_allowed' })));
+});
+
+test('OPTIONS gets a catalogued JSON answer with Allow, not libevent\'s 501 HTML page', async () => {
+    const r = await api(d.url, d.keys.sandbox_key, 'OPTIONS', '/v1/faxes').catch((err) => ({ status: 0, text: err.message, headers: new Headers(), contentType: '' }));
+    const allow = (r.headers.get('allow') || '').split(',').map((s) => s.trim()).filter(Boolean).sort();
+    if (r.status === 204 || r.status === 200) {
+        assert.deepEqual(allow.filter((m) => m !== 'OPTIONS' && m !== 'HEAD'), ['GET', 'POST'], `OPTIONS Allow: ${r.headers.get('allow')}`);
+        assert.match(r.headers.get('x-request-id') || '', REQ_ID);
+    } else {
+        assertError(r, 'method_not_allowed', { what: 'OPTIONS /v1/faxes' });
+        assert.deepEqual(allow, ['GET', 'POST'], `Allow: ${r.headers.get('allow')}`);
+    }
+    await assertIntact(await snapshot(), d, d.keys.sandbox_key, 'OPTIONS');
+});
+
+test('HEAD on a GET endpoint is answered like GET without a body (RFC 9110 §9.3.2)', async () => {
+    const get = await api(d.url, d.keys.sandbox_key, 'GET', '/v1/environment/balance');
+    // fetch directly: api() would try to parse the empty JSON body.
+    const head = await fetch(new URL('/v1/environment/balance', d.url), { method: 'HEAD', headers: { Authorization: `Bearer ${d.keys.sandbox_key}` } });
+    const bytes = Buffer.from(await head.arrayBuffer());
+    assert.equal(head.status, get.status, `HEAD /v1/environment/balance: ${head.status} (GET: ${get.status}), Allow: ${head.headers.get('allow')}`);
+    assert.equal(bytes.length, 0, 'HEAD has no body');
+    assert.match(head.headers.get('x-request-id') || '', REQ_ID);
+    assert.match(head.headers.get('content-type') || '', /^application\/json/);
+    const h2 = await fetch(new URL('/healthz', d.url), { method: 'HEAD' });
+    await h2.arrayBuffer();
+    assert.equal(h2.status, 200, `HEAD /healthz: ${h2.status}`);
 });
 
 test('GET /docs/errors/{code} is an HTML page for each catalogued code; an unknown code is 404', async () => {
