@@ -81,6 +81,13 @@ static void canonical_hash(struct mfx_req *req, char out[65])
     for (int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
+/* The stored form of a key: its SHA-256, so a key that carries something
+ * private never lands in the database as such (and outlives a purge). */
+static void key_digest(struct mfx_req *req, char out[65])
+{
+    mfx_sha256_hex(req->idem_key, strlen(req->idem_key), out);
+}
+
 static char *flight_key(struct mfx_req *req)
 {
     return mfx_asprintf("%s\n%s", scope(req), req->idem_key);
@@ -112,8 +119,10 @@ bool mfx_idempotency_begin(struct mfx_req *req, const char *key)
     sqlite3_stmt *st = mfx_stmt(
         "SELECT request_hash, status, headers, body FROM idempotency"
         " WHERE environment_id = ? AND key = ? AND created_at > ?");
+    char digest[65];
+    key_digest(req, digest);
     sqlite3_bind_text(st, 1, scope(req), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, req->idem_key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, digest, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, mfx_now_ms() - (int64_t)(mfx_cfg.idempotency_ttl * 1000));
     bool replied = false;
     if (sqlite3_step(st) == SQLITE_ROW) {
@@ -157,8 +166,10 @@ void mfx_idempotency_finish(struct mfx_req *req, int status, const char *content
     sqlite3_stmt *st = mfx_stmt(
         "INSERT OR REPLACE INTO idempotency (environment_id, key, request_hash, status, headers, body, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)");
+    char digest[65];
+    key_digest(req, digest);
     sqlite3_bind_text(st, 1, scope(req), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, req->idem_key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, digest, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, req->idem_hash, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 4, status);
     sqlite3_bind_text(st, 5, content_type ? content_type : "", -1, SQLITE_STATIC);

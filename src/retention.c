@@ -111,13 +111,18 @@ int mfx_retention_purge(const char *fax_id, const char *actor, const char *reaso
     sqlite3_bind_text(st, 2, fax_id, -1, SQLITE_STATIC);
     sqlite3_step(st);
     mfx_stmt_done(st);
-    json_object_put(kept);
-    /* Remembered answers held the whole fax object. */
-    st = mfx_stmt("DELETE FROM idempotency WHERE environment_id = ? AND instr(body, ?) > 0");
-    sqlite3_bind_text(st, 1, env_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, fax_id, -1, SQLITE_STATIC);
+    /* A remembered answer held the whole fax: it now replays the kept
+     * record, so a retry with the same Idempotency-Key still never sends a
+     * second fax. */
+    st = mfx_stmt("UPDATE idempotency SET body = ? WHERE environment_id = ? AND json_valid(body)"
+                  " AND json_extract(body, '$.id') = ?");
+    sqlite3_bind_text(st, 1, json_object_to_json_string_ext(kept, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+                      -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, env_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, fax_id, -1, SQLITE_STATIC);
     sqlite3_step(st);
     mfx_stmt_done(st);
+    json_object_put(kept);
 
     json_object *d = json_object_new_object();
     json_object_object_add(d, "reason", json_object_new_string(reason));
