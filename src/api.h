@@ -23,6 +23,7 @@ void mfx_api_fax_cancel(struct mfx_req *req);
 void mfx_api_fax_resend(struct mfx_req *req);
 void mfx_api_fax_delete(struct mfx_req *req);
 void mfx_api_fax_image(struct mfx_req *req);
+void mfx_api_fax_page(struct mfx_req *req);
 /* api_documents.c */
 void mfx_api_document_create(struct mfx_req *req);
 void mfx_api_document_get(struct mfx_req *req);

@@ -17,6 +17,8 @@
 #include "module.h"
 #include "multipart.h"
 #include "phone.h"
+#include "preview.h"
+#include "spool.h"
 #include "retention.h"
 #include "scheduler.h"
 #include "settings.h"
@@ -645,30 +647,64 @@ void mfx_api_fax_delete(struct mfx_req *req)
     mfx_reply_json(req, 200, mfx_fax_json(req->auth.env_id, req->params[0]));
 }
 
-void mfx_api_fax_image(struct mfx_req *req)
+/* The fax's rendered pages, decrypted (caller frees), or NULL after replying:
+ * 410 once purged, 409 before they are rendered, 500 if they fail their
+ * integrity check. */
+static unsigned char *pages_or_reply(struct mfx_req *req, size_t *len)
 {
     json_object *o = fax_or_404(req);
-    if (!o) return;
-    if (purged_410(req, o)) {
-        json_object_put(o);
-        return;
-    }
-    json_object *doc;
-    char *doc_id = json_object_object_get_ex(o, "document_id", &doc) && doc ? mfx_strdup(json_object_get_string(doc)) : NULL;
+    if (!o) return NULL;
+    bool gone = purged_410(req, o);
     json_object_put(o);
-    if (!doc_id) {
-        free(doc_id);
-        mfx_reply_error(req, MFX_E_invalid_state, "The fax's document has not been fetched yet.", NULL);
+    if (gone) return NULL;
+    char *path = NULL;
+    sqlite3_stmt *st = mfx_stmt("SELECT pages_file FROM faxes WHERE id = ? AND environment_id = ?");
+    sqlite3_bind_text(st, 1, req->params[0], -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, req->auth.env_id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW && !mfx_col_null(st, 0)) path = mfx_strdup(mfx_col_text(st, 0));
+    mfx_stmt_done(st);
+    if (!path) {
+        mfx_reply_error(req, MFX_E_invalid_state, "The fax's pages are not rendered yet; try again once it is submitted.", NULL);
+        return NULL;
+    }
+    enum mfx_err err = MFX_E__COUNT;
+    unsigned char *tiff = mfx_spool_read(req->auth.env_id, req->params[0], path, (size_t)mfx_cfg.render_max_output, len, &err);
+    free(path);
+    if (!tiff) mfx_reply_error(req, err, err == MFX_E_gone ? "The fax's pages were deleted." : NULL, NULL);
+    return tiff;
+}
+
+void mfx_api_fax_image(struct mfx_req *req)
+{
+    size_t len;
+    unsigned char *tiff = pages_or_reply(req, &len);
+    if (!tiff) return;
+    char *disp = mfx_asprintf("inline; filename=\"%s.tif\"", req->params[0]);
+    mfx_reply_header(req, "Content-Disposition", disp);
+    free(disp);
+    mfx_reply_raw(req, 200, "image/tiff", tiff, len);
+    free(tiff);
+}
+
+void mfx_api_fax_page(struct mfx_req *req)
+{
+    /* /v1/faxes/{id}/pages/{n}.png */
+    const char *p = req->params[1];
+    char *end;
+    long n = strtol(p, &end, 10);
+    if (end == p || strcmp(end, ".png") || n < 1 || n > 100000 || *p < '1' || *p > '9') {
+        mfx_reply_error(req, MFX_E_route_not_found, "Pages are addressed as /v1/faxes/{id}/pages/{n}.png, n from 1.", NULL);
         return;
     }
-    char *ct = NULL;
-    size_t len = 0;
-    enum mfx_err err = MFX_E__COUNT;
-    unsigned char *data = mfx_document_read(req->auth.env_id, doc_id, &len, &ct, &err);
-    free(doc_id);
-    if (!data) mfx_reply_error(req, err == MFX_E_not_found ? MFX_E_gone : err, err == MFX_E_data_integrity_failed ? NULL :
-                               "The fax's document was deleted (on request or by the retention policy); it cannot be shown again.", NULL);
-    else mfx_reply_raw(req, 200, ct, data, len);
-    free(data);
-    free(ct);
+    size_t len;
+    unsigned char *tiff = pages_or_reply(req, &len);
+    if (!tiff) return;
+    unsigned char *png = NULL;
+    size_t png_len = 0;
+    int rc = mfx_preview_png(tiff, len, (int)n, &png, &png_len);
+    free(tiff);
+    if (rc == 1) mfx_reply_error(req, MFX_E_not_found, "The fax has no page with this number.", NULL);
+    else if (rc != 0) mfx_reply_error(req, MFX_E_data_integrity_failed, NULL, NULL);
+    else mfx_reply_raw(req, 200, "image/png", png, png_len);
+    free(png);
 }

@@ -2,8 +2,8 @@
  *
  * api_webhooks.c: webhook endpoints (create with a secret shown once, list,
  * get, update, delete, rotate_secret), the delivery attempts log (list, get,
- * retry) and event replay. Deleting an endpoint cancels its pending
- * deliveries; disabling one stops new deliveries to it.
+ * retry) and event replay. Deleting or disabling an endpoint cancels its
+ * pending deliveries (an attempt already on the wire finishes).
  */
 #include "config.h"
 #include "mfx.h"
@@ -221,6 +221,15 @@ void mfx_api_webhook_update(struct mfx_req *req)
     sqlite3_bind_text(st, 10, req->params[0], -1, SQLITE_STATIC);
     bool ok = sqlite3_step(st) == SQLITE_DONE;
     mfx_stmt_done(st);
+    if (ok && f.has_active && !f.is_active) {
+        /* A disabled endpoint receives nothing: what was waiting for it is cancelled. */
+        st = mfx_stmt("UPDATE webhook_deliveries SET status = 'cancelled', next_attempt_at = NULL, updated_at = ?"
+                      " WHERE endpoint_id = ? AND status = 'pending' AND next_attempt_at IS NOT NULL");
+        sqlite3_bind_int64(st, 1, mfx_now_ms());
+        sqlite3_bind_text(st, 2, req->params[0], -1, SQLITE_STATIC);
+        ok = sqlite3_step(st) == SQLITE_DONE;
+        mfx_stmt_done(st);
+    }
     json_object *o = mfx_webhook_endpoint_json(req->auth.env_id, req->params[0]);
     if (ok) mfx_audit(req->auth.env_id, req->auth.key_id, "webhook_endpoint.updated", req->params[0], json_object_get(in));
     mfx_tx_end(ok);

@@ -64,6 +64,7 @@ static const struct route routes[] = {
     { POST, "/v1/fax/{}/resend", NEED_ENV, mfx_api_fax_resend },
     { GET,  "/v1/faxes/{}/image", NEED_ENV, mfx_api_fax_image },
     { GET,  "/v1/fax/{}/image", NEED_ENV, mfx_api_fax_image },
+    { GET,  "/v1/faxes/{}/pages/{}", NEED_ENV, mfx_api_fax_page },
 
     { POST, "/v1/documents", NEED_ENV, mfx_api_document_create },
     { GET,  "/v1/documents/{}", NEED_ENV, mfx_api_document_get },

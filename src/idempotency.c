@@ -154,6 +154,32 @@ bool mfx_idempotency_begin(struct mfx_req *req, const char *key)
     return false;
 }
 
+/* Replaces every secret (API keys, webhook secrets) in a JSON value with
+ * null: a replayed answer must not be a second way to read a secret, and the
+ * database must not keep one in the clear. Returns true if any was found. */
+static bool redact_secrets(json_object *o)
+{
+    static const char *const prefixes[] = { "mfx_test_", "mfx_live_", "mfx_acct_", "whsec_" };
+    bool found = false;
+    if (json_object_is_type(o, json_type_object)) {
+        json_object_object_foreach(o, key, val) {
+            if (json_object_is_type(val, json_type_string)) {
+                for (size_t i = 0; i < MFX_ARRAY_LEN(prefixes); i++)
+                    if (!strncmp(json_object_get_string(val), prefixes[i], strlen(prefixes[i]))) {
+                        json_object_object_add(o, key, NULL);
+                        found = true;
+                        break;
+                    }
+            } else {
+                found |= redact_secrets(val);
+            }
+        }
+    } else if (json_object_is_type(o, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(o); i++) found |= redact_secrets(json_object_array_get_idx(o, i));
+    }
+    return found;
+}
+
 void mfx_idempotency_finish(struct mfx_req *req, int status, const char *content_type, struct evbuffer *body)
 {
     char *fk = flight_key(req);
@@ -162,6 +188,14 @@ void mfx_idempotency_finish(struct mfx_req *req, int status, const char *content
     /* Transient answers are not remembered: the client should retry them. */
     if (status >= 500 || status == 429 || status == 409) return;
     size_t len = evbuffer_get_length(body);
+    const void *stored = evbuffer_pullup(body, -1);
+    json_object *parsed = NULL;
+    if (content_type && !strncmp(content_type, "application/json", 16) && len) {
+        parsed = json_tokener_parse((const char *)stored);
+        if (parsed && redact_secrets(parsed)) {
+            stored = json_object_to_json_string_length(parsed, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+        }
+    }
     mfx_tx_begin();
     sqlite3_stmt *st = mfx_stmt(
         "INSERT OR REPLACE INTO idempotency (environment_id, key, request_hash, status, headers, body, created_at)"
@@ -173,12 +207,13 @@ void mfx_idempotency_finish(struct mfx_req *req, int status, const char *content
     sqlite3_bind_text(st, 3, req->idem_hash, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 4, status);
     sqlite3_bind_text(st, 5, content_type ? content_type : "", -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 6, evbuffer_pullup(body, -1), (int)len, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 6, stored, (int)len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 7, mfx_now_ms());
     bool ok = sqlite3_step(st) == SQLITE_DONE;
     if (!ok) mfx_error("idempotency", "req=%s storing the response failed: %s", req->id, sqlite3_errmsg(mfx_db()));
     mfx_stmt_done(st);
     mfx_tx_end(ok);
+    json_object_put(parsed);
 }
 
 int mfx_idempotency_sweep(void)

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "module.h"
 #include "ratelimit.h"
+#include "render.h"
 #include "retention.h"
 #include "scheduler.h"
 #include "settings.h"
@@ -202,6 +203,7 @@ int main(int argc, char **argv)
     if (mfx_module_register(&mfx_carrier_sandbox, &err) != 0) goto out;
     if (mfx_module_start_all(base, &err) != 0) goto out;
     if (mfx_httpc_init(base) != 0) { err = mfx_strdup("libcurl failed to initialise"); goto out; }
+    mfx_render_init(base, mfx_cfg.render_program);
     mfx_scheduler_start(base);
     mfx_dispatcher_start(base);
     mfx_retention_start(base);
@@ -231,6 +233,7 @@ out:
     mfx_retention_stop();
     mfx_httpc_shutdown();          /* before the scheduler: its jobs hear "shutdown" */
     mfx_module_stop_all();         /* calls still running are dropped, not reported */
+    mfx_render_shutdown();         /* children are killed; their faxes render again */
     mfx_scheduler_free();
     mfx_store_close();
     mfx_spool_free();

@@ -28,7 +28,8 @@ struct mfx_call_request {
     const char *csid;               /**< our TSI, or NULL */
     const char *header_text;
     const char *resolution;         /**< standard|fine|superfine */
-    const char *document_path;      /**< the document as stored */
+    int pages_fd;                   /**< the TIFF-F pages (a memfd, seekable); the carrier
+                                         closes it when the call is over */
     int pages;                      /**< page count of the document */
     int attempt_number;             /**< 1 for the first attempt */
     bool ecm;

@@ -99,6 +99,14 @@ int mfx_retention_purge(const char *fax_id, const char *actor, const char *reaso
     sqlite3_step(st);
     mfx_stmt_done(st);
     int removed = doc_id[0] ? drop_document(doc_id, fax_id, now, paths) : 0;
+    st = mfx_stmt("SELECT pages_file FROM faxes WHERE id = ? AND pages_file IS NOT NULL");
+    sqlite3_bind_text(st, 1, fax_id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) g_ptr_array_add(paths, g_strdup(mfx_col_text(st, 0)));
+    mfx_stmt_done(st);
+    st = mfx_stmt("UPDATE faxes SET pages_file = NULL WHERE id = ?");
+    sqlite3_bind_text(st, 1, fax_id, -1, SQLITE_STATIC);
+    sqlite3_step(st);
+    mfx_stmt_done(st);
     st = mfx_stmt("UPDATE attempts SET remote_csid = NULL WHERE fax_id = ?");
     sqlite3_bind_text(st, 1, fax_id, -1, SQLITE_STATIC);
     sqlite3_step(st);

@@ -2,9 +2,15 @@
  *
  * scheduler.c: one timer wakes at the earliest next_attempt_at of a queued
  * fax (or when poked); each wake claims due faxes up to the free channels of
- * their carrier. A fax whose document is still a URL is fetched first. The
- * table of running jobs lives only in memory: after a crash, job.c's recovery
- * turns their open attempts into interrupted ones and they are retried.
+ * their carrier. A fax moves through at most three stages here:
+ *   fetching   its document_url is downloaded (fetch.c) and stored;
+ *   rendering  its document becomes TIFF-F pages in a child (render.c), and
+ *              the pages are sealed into the spool; the hold is re-made for
+ *              the real page count;
+ *   calling    the carrier sends the pages (a retry starts here).
+ * The table of running jobs lives only in memory: after a crash, job.c's
+ * recovery turns open attempts into interrupted ones, and a fax that was
+ * fetching or rendering is simply claimed again.
  */
 #include "config.h"
 #include "mfx.h"
@@ -16,7 +22,9 @@
 #include "job.h"
 #include "log.h"
 #include "module.h"
+#include "render.h"
 #include "settings.h"
+#include "spool.h"
 #include "store.h"
 
 #include <event2/event.h>
@@ -24,8 +32,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-enum stage { J_FETCHING, J_CALLING };
+enum stage { J_FETCHING, J_RENDERING, J_CALLING };
 
 struct job {
     char fax_id[MFX_ID_MAX];
@@ -33,14 +42,14 @@ struct job {
     bool live;
     enum stage stage;
     const struct mfx_carrier *carrier;
-    void *handle;                 /* the carrier's call */
+    void *handle;                 /* the carrier's call, or the render */
     bool detached;                /* cancelled: ignore what comes back */
-    char *to, *from, *csid, *header_text, *resolution, *document_path;
+    char *to, *from, *csid, *header_text, *resolution, *page_size, *optimize_for, *cover;
+    char *document_id, *document_url, *pages_file;
     int pages;
     bool ecm;
 };
 
-static struct event_base *loop;
 static struct event *wake_ev;
 static struct event *housekeeping_ev;
 static GHashTable *jobs;          /* fax id -> struct job */
@@ -49,12 +58,9 @@ static int calls_sandbox, calls_live;
 
 static void job_free(struct job *j)
 {
-    free(j->to);
-    free(j->from);
-    free(j->csid);
-    free(j->header_text);
-    free(j->resolution);
-    free(j->document_path);
+    char **strs[] = { &j->to, &j->from, &j->csid, &j->header_text, &j->resolution, &j->page_size,
+                      &j->optimize_for, &j->cover, &j->document_id, &j->document_url, &j->pages_file };
+    for (size_t i = 0; i < MFX_ARRAY_LEN(strs); i++) free(*strs[i]);
     free(j);
 }
 
@@ -70,7 +76,7 @@ static void job_remove(struct job *j)
     mfx_scheduler_poke();
 }
 
-/* ---- carrier callbacks ------------------------------------------------ */
+/* ---- calling ------------------------------------------------------------- */
 
 static void on_answered(void *ctx)
 {
@@ -82,15 +88,27 @@ static void on_done(void *ctx, const struct mfx_outcome *o)
 {
     struct job *j = ctx;
     (*calls_of(j))--;
-    if (!j->detached) mfx_job_attempt_end(j->fax_id, o);
     if (j->detached) {
         job_free(j);      /* already out of the table */
         return;
     }
+    mfx_job_attempt_end(j->fax_id, o);
     job_remove(j);
 }
 
 static const struct mfx_call_callbacks callbacks = { on_answered, on_done };
+
+/* The pages, decrypted into a memfd for the carrier; -1 with *err. */
+static int open_pages(struct job *j, enum mfx_err *err)
+{
+    size_t len;
+    unsigned char *tiff = mfx_spool_read(j->env_id, j->fax_id, j->pages_file, (size_t)mfx_cfg.render_max_output, &len, err);
+    if (!tiff) return -1;
+    int fd = mfx_memfd_from("mintfax-pages", tiff, len);
+    free(tiff);
+    if (fd < 0) *err = MFX_E_storage_unavailable;
+    return fd;
+}
 
 /* Starts the attempt once its queued -> submitted change is durable. */
 static void place_call(void *arg, bool committed)
@@ -102,6 +120,17 @@ static void place_call(void *arg, bool committed)
         else job_remove(j);
         return;
     }
+    enum mfx_err err = MFX_E__COUNT;
+    int fd = open_pages(j, &err);
+    if (fd < 0) {
+        /* Pages changed on disk or gone: the fax cannot be sent as rendered. */
+        struct mfx_outcome o = { .error = MFX_E_document_unreadable, .ecm = -1 };
+        snprintf(o.subcode, sizeof o.subcode, "%s", err == MFX_E_data_integrity_failed ? "pages_integrity_failed" : "pages_missing");
+        (*calls_of(j))--;
+        mfx_job_attempt_end(j->fax_id, &o);
+        job_remove(j);
+        return;
+    }
     sqlite3_stmt *st = mfx_stmt("SELECT attempts_made FROM faxes WHERE id = ?");
     sqlite3_bind_text(st, 1, j->fax_id, -1, SQLITE_STATIC);
     int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 1;
@@ -109,7 +138,7 @@ static void place_call(void *arg, bool committed)
     struct mfx_call_request rq = {
         .fax_id = j->fax_id, .to = j->to, .from = j->from, .csid = j->csid,
         .header_text = j->header_text, .resolution = j->resolution,
-        .document_path = j->document_path, .pages = j->pages, .attempt_number = n, .ecm = j->ecm,
+        .pages_fd = fd, .pages = j->pages, .attempt_number = n, .ecm = j->ecm,
     };
     j->stage = J_CALLING;
     j->handle = j->carrier->send(&rq, &callbacks, j);
@@ -117,7 +146,6 @@ static void place_call(void *arg, bool committed)
 
 static void begin_attempt(struct job *j)
 {
-    int *calls = calls_of(j);
     if (!j->carrier) {
         mfx_job_fail(j->fax_id, MFX_E_no_route, "no_live_carrier",
                      "This installation has no live carrier configured ([carrier] live = none).");
@@ -128,11 +156,108 @@ static void begin_attempt(struct job *j)
         job_remove(j);
         return;
     }
-    (*calls)++;
+    (*calls_of(j))++;
     mfx_tx_after_commit(place_call, j);
 }
 
-/* ---- document_url ----------------------------------------------------- */
+/* ---- rendering ----------------------------------------------------------- */
+
+/* Maps the renderer's error to a catalogued fax outcome. */
+static enum mfx_err render_error(const char *code)
+{
+    const struct mfx_error_info *e = code ? mfx_error_lookup(code) : NULL;
+    if (!e || e->http_status) return MFX_E_document_unreadable;
+    return (enum mfx_err)(e - mfx_error_info((enum mfx_err)0));
+}
+
+static void on_rendered(void *arg, const struct mfx_render_result *r)
+{
+    struct job *j = arg;
+    j->handle = NULL;
+    if (j->detached) {
+        job_free(j);
+        return;
+    }
+    if (!r->ok) {
+        mfx_info("scheduler", "fax=%s rendering failed: %s", j->fax_id, r->subcode ? r->subcode : r->error);
+        mfx_job_fail(j->fax_id, render_error(r->error), r->subcode, r->message);
+        job_remove(j);
+        return;
+    }
+    unsigned char *tiff = mfx_malloc(r->out_len + 1);
+    size_t off = 0;
+    while (off < r->out_len) {
+        ssize_t n = pread(r->out_fd, tiff + off, r->out_len - off, (off_t)off);
+        if (n <= 0) break;
+        off += (size_t)n;
+    }
+    char *path = off == r->out_len ? mfx_spool_write(j->env_id, "pages", j->fax_id, tiff, off) : NULL;
+    free(tiff);
+    if (!path) {
+        mfx_warn("scheduler", "fax=%s storing its pages failed; it will be rendered again", j->fax_id);
+        job_remove(j);
+        return;
+    }
+    mfx_tx_begin();
+    sqlite3_stmt *st = mfx_stmt("UPDATE faxes SET pages_file = ? WHERE id = ?");
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, j->fax_id, -1, SQLITE_STATIC);
+    bool ok = sqlite3_step(st) == SQLITE_DONE;
+    mfx_stmt_done(st);
+    mfx_tx_end(ok);
+    j->pages_file = path;
+    if (mfx_job_set_pages(j->fax_id, r->pages, NULL) != MFX_OK) {
+        job_remove(j);         /* failed for the balance; job.c said so */
+        return;
+    }
+    j->pages = r->pages;
+    begin_attempt(j);
+}
+
+/* The cover page's JSON for the renderer, or NULL. Caller frees. */
+static char *cover_json(const struct job *j)
+{
+    if (!j->cover) return NULL;
+    json_object *in = json_tokener_parse(j->cover);
+    if (!in) return NULL;
+    json_object *o = json_object_new_object(), *v;
+    if (json_object_object_get_ex(in, "type", &v)) json_object_object_add(o, "template", json_object_get(v));
+    static const char *const fields[] = { "recipient_name", "sender_name", "subject", "message" };
+    for (size_t i = 0; i < MFX_ARRAY_LEN(fields); i++)
+        if (json_object_object_get_ex(in, fields[i], &v)) json_object_object_add(o, fields[i], json_object_get(v));
+    json_object_object_add(o, "recipient_number", json_object_new_string(j->to));
+    if (j->from) json_object_object_add(o, "sender_number", json_object_new_string(j->from));
+    char *s = mfx_strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(o);
+    json_object_put(in);
+    return s;
+}
+
+static void begin_render(struct job *j)
+{
+    size_t len;
+    enum mfx_err err = MFX_E__COUNT;
+    unsigned char *doc = mfx_document_read(j->env_id, j->document_id, &len, NULL, &err);
+    if (!doc) {
+        mfx_job_fail(j->fax_id, MFX_E_document_unreadable,
+                     err == MFX_E_data_integrity_failed ? "document_integrity_failed" : "document_missing",
+                     err == MFX_E_data_integrity_failed ? "The stored document failed its integrity check."
+                                                        : "The fax's document was deleted before it could be sent.");
+        job_remove(j);
+        return;
+    }
+    char *cover = cover_json(j);
+    struct mfx_render_opts o = {
+        .resolution = j->resolution, .page_size = j->page_size, .optimize_for = j->optimize_for,
+        .ecm = j->ecm, .cover_json = cover, .max_pages = (int)mfx_cfg.max_pages,
+    };
+    j->stage = J_RENDERING;
+    j->handle = mfx_render_start(doc, len, &o, on_rendered, j);
+    free(doc);
+    free(cover);
+}
+
+/* ---- document_url --------------------------------------------------------- */
 
 static void on_fetched(void *arg, const struct mfx_fetch_result *r)
 {
@@ -161,18 +286,16 @@ static void on_fetched(void *arg, const struct mfx_fetch_result *r)
     int rc = mfx_document_store(j->env_id, NULL, r->data, r->len, doc_id, &pages, &err, &msg);
     mfx_tx_end(rc == MFX_OK);
     if (rc != MFX_OK) {
-        const char *sub = err == MFX_E_unsupported_media_type ? "unsupported_type"
-                        : err == MFX_E_payload_too_large ? "too_large"
-                        : err == MFX_E_storage_unavailable ? "storage" : "unreadable";
         if (err == MFX_E_storage_unavailable) {
             /* Our fault, not the document's: try again later. */
             mfx_warn("scheduler", "fax=%s storing the fetched document failed; retrying", j->fax_id);
-            job_remove(j);
         } else {
+            const char *sub = err == MFX_E_unsupported_media_type ? "unsupported_type"
+                            : err == MFX_E_payload_too_large ? "too_large" : "unreadable";
             mfx_job_fail(j->fax_id, MFX_E_document_unreadable, sub, msg);
-            job_remove(j);
         }
         free(msg);
+        job_remove(j);
         return;
     }
     free(msg);
@@ -180,12 +303,11 @@ static void on_fetched(void *arg, const struct mfx_fetch_result *r)
         job_remove(j);
         return;
     }
-    mfx_document_locate(j->env_id, doc_id, &j->document_path, NULL, NULL);
-    j->pages = pages;
-    begin_attempt(j);
+    j->document_id = mfx_strdup(doc_id);
+    begin_render(j);
 }
 
-/* ---- the due-work loop -------------------------------------------------- */
+/* ---- the due-work loop ------------------------------------------------------ */
 
 static int free_channels(bool live)
 {
@@ -195,21 +317,9 @@ static int free_channels(bool live)
     return max > used ? max - used : 0;
 }
 
-/* Loads what a call needs from the fax row into a new job. */
-static struct job *job_load(sqlite3_stmt *st)
+static char *col_dup(sqlite3_stmt *st, int col)
 {
-    struct job *j = mfx_calloc(1, sizeof *j);
-    snprintf(j->fax_id, sizeof j->fax_id, "%s", mfx_col_text(st, 0));
-    snprintf(j->env_id, sizeof j->env_id, "%s", mfx_col_text(st, 1));
-    j->live = !strcmp(mfx_col_text(st, 2), "live");
-    j->to = mfx_strdup(mfx_col_text(st, 3));
-    j->from = mfx_col_null(st, 4) ? NULL : mfx_strdup(mfx_col_text(st, 4));
-    j->csid = mfx_col_null(st, 5) ? NULL : mfx_strdup(mfx_col_text(st, 5));
-    j->header_text = mfx_col_null(st, 6) ? NULL : mfx_strdup(mfx_col_text(st, 6));
-    j->resolution = mfx_strdup(mfx_col_text(st, 7));
-    j->ecm = sqlite3_column_int(st, 10) != 0;
-    j->carrier = mfx_module_carrier_for(j->live);
-    return j;
+    return mfx_col_null(st, col) ? NULL : mfx_strdup(mfx_col_text(st, col));
 }
 
 static void run_due(evutil_socket_t fd, short what, void *arg)
@@ -223,7 +333,7 @@ static void run_due(evutil_socket_t fd, short what, void *arg)
     int room_sandbox = free_channels(false), room_live = free_channels(true);
     sqlite3_stmt *st = mfx_stmt(
         "SELECT f.id, f.environment_id, e.type, f.to_number, n.number, f.csid, f.header_text, f.resolution,"
-        " f.document_id, f.document_url, f.ecm"
+        " f.page_size, f.optimize_for, f.cover_page, f.document_id, f.document_url, f.pages_file, f.pages, f.ecm"
         " FROM faxes f JOIN environments e ON e.id = f.environment_id"
         " LEFT JOIN numbers n ON n.id = f.from_number"
         " WHERE f.status = 'queued' AND f.next_attempt_at <= ? ORDER BY f.next_attempt_at LIMIT 512");
@@ -235,14 +345,24 @@ static void run_due(evutil_socket_t fd, short what, void *arg)
         int *room = live ? &room_live : &room_sandbox;
         if (*room <= 0) continue;
         (*room)--;
-        struct job *j = job_load(st);
-        if (mfx_col_null(st, 8)) {
-            j->stage = J_FETCHING;
-            j->document_path = mfx_strdup(mfx_col_text(st, 9));   /* the URL, for now */
-        } else {
-            j->stage = J_CALLING;
-            j->document_path = mfx_strdup(mfx_col_text(st, 8));   /* the document id, for now */
-        }
+        struct job *j = mfx_calloc(1, sizeof *j);
+        snprintf(j->fax_id, sizeof j->fax_id, "%s", id);
+        snprintf(j->env_id, sizeof j->env_id, "%s", mfx_col_text(st, 1));
+        j->live = live;
+        j->to = col_dup(st, 3);
+        j->from = col_dup(st, 4);
+        j->csid = col_dup(st, 5);
+        j->header_text = col_dup(st, 6);
+        j->resolution = col_dup(st, 7);
+        j->page_size = col_dup(st, 8);
+        j->optimize_for = col_dup(st, 9);
+        j->cover = col_dup(st, 10);
+        j->document_id = col_dup(st, 11);
+        j->document_url = col_dup(st, 12);
+        j->pages_file = col_dup(st, 13);
+        j->pages = sqlite3_column_int(st, 14);
+        j->ecm = sqlite3_column_int(st, 15) != 0;
+        j->carrier = mfx_module_carrier_for(live);
         claimed[n++] = j;
     }
     mfx_stmt_done(st);
@@ -250,24 +370,14 @@ static void run_due(evutil_socket_t fd, short what, void *arg)
     for (int i = 0; i < n; i++) {
         struct job *j = claimed[i];
         g_hash_table_insert(jobs, j->fax_id, j);
-        if (j->stage == J_FETCHING) {
-            char *url = j->document_path;
-            j->document_path = NULL;
-            mfx_fetch_start(url, (size_t)mfx_cfg.max_upload, on_fetched, j);
-            free(url);
-            continue;
+        if (!j->document_id) {
+            j->stage = J_FETCHING;
+            mfx_fetch_start(j->document_url, (size_t)mfx_cfg.max_upload, on_fetched, j);
+        } else if (!j->pages_file) {
+            begin_render(j);
+        } else {
+            begin_attempt(j);
         }
-        char *doc_id = j->document_path;
-        j->document_path = NULL;
-        int rc = mfx_document_locate(j->env_id, doc_id, &j->document_path, &j->pages, NULL);
-        free(doc_id);
-        if (rc != MFX_OK) {
-            mfx_job_fail(j->fax_id, MFX_E_document_unreadable, "document_missing",
-                         "The fax's document was deleted before it could be sent.");
-            job_remove(j);
-            continue;
-        }
-        begin_attempt(j);
     }
 
     /* Sleep until the next due fax, at most a minute (a safety net). */
@@ -296,12 +406,11 @@ static void housekeeping(evutil_socket_t fd, short what, void *arg)
 
 int mfx_scheduler_start(struct event_base *base)
 {
-    loop = base;
     jobs = g_hash_table_new(g_str_hash, g_str_equal);
     wake_ev = evtimer_new(base, run_due, NULL);
     housekeeping_ev = event_new(base, -1, EV_PERSIST, housekeeping, NULL);
-    struct timeval hour = { 600, 0 };
-    event_add(housekeeping_ev, &hour);
+    struct timeval every = { 600, 0 };
+    event_add(housekeeping_ev, &every);
     int n = mfx_job_recover();
     if (n) mfx_info("scheduler", "%d faxes were mid-attempt at the last stop; they are requeued or failed", n);
     mfx_scheduler_poke();
@@ -311,7 +420,6 @@ int mfx_scheduler_start(struct event_base *base)
 void mfx_scheduler_poke(void)
 {
     if (!wake_ev || draining) return;
-    /* Wake after the current batch commits: the new fax must be visible. */
     struct timeval now = { 0, 0 };
     evtimer_add(wake_ev, &now);
 }
@@ -322,8 +430,12 @@ void mfx_scheduler_detach(const char *fax_id)
     if (!j) return;
     g_hash_table_remove(jobs, fax_id);
     j->detached = true;
-    if (j->stage == J_CALLING && j->handle && j->carrier->cancel)
-        j->carrier->cancel(j->handle);   /* on_done frees it */
+    if (j->stage == J_RENDERING && j->handle) {
+        mfx_render_cancel(j->handle);     /* its callback will not run */
+        job_free(j);
+    } else if (j->stage == J_CALLING && j->handle && j->carrier->cancel) {
+        j->carrier->cancel(j->handle);    /* on_done frees it */
+    }
 }
 
 void mfx_scheduler_drain(void)

@@ -64,6 +64,13 @@ struct mfx_config {
     double webhook_rotation_grace;
     int64_t webhook_max_in_flight;
     int64_t webhook_max_endpoints;
+    /* [render] */
+    char *render_program;
+    int64_t render_workers;
+    double render_timeout;
+    double render_cpu_seconds;
+    int64_t render_max_memory;
+    int64_t render_max_output;
     /* [security] */
     char *master_key_file;
     /* [compliance] */

@@ -141,6 +141,9 @@ static const char *migrations[] = {
     "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
     "ALTER TABLE faxes ADD COLUMN purged_at INTEGER;"
     "CREATE INDEX faxes_retention ON faxes(environment_id, completed_at) WHERE purged_at IS NULL;",
+
+    /* 4: the fax's rendered pages (sealed TIFF-F in the spool) */
+    "ALTER TABLE faxes ADD COLUMN pages_file TEXT;",
 };
 
 static void finalize_stmt(gpointer st)

@@ -75,6 +75,45 @@ static const struct command commands[] = {
     { "topup", mfx_cmd_topup, "AMOUNT", "add AMOUNT credits (sandbox keys only)",
       "options:\n"
       "  --idempotency-key KEY   make the request safe to repeat\n" },
+    { "webhooks", mfx_cmd_webhooks, "verify --secret whsec_... [FILE]",
+      "check the signature of a saved webhook request",
+      "Checks a webhook request the way a receiver should (Standard Webhooks):\n"
+      "the webhook-id, webhook-timestamp and webhook-signature headers are\n"
+      "present, the timestamp is within the tolerance of now, and one of the\n"
+      "v1 signatures is base64(HMAC-SHA256(key, \"id.timestamp.body\")), the key\n"
+      "being the base64-decoded part of the secret after whsec_. Prints\n"
+      "\"verified\" and exits 0, or says which check failed (missing header,\n"
+      "invalid timestamp, stale timestamp, timestamp too new, signature mismatch,\n"
+      "bad secret) and exits 1. Needs no API key and makes no request.\n"
+      "\n"
+      "FILE (default: stdin, also \"-\") holds the request as received, in raw\n"
+      "HTTP form: an optional request line (POST /hook HTTP/1.1), header lines\n"
+      "(Name: value; CRLF or LF; names in any case), an empty line, then the\n"
+      "body byte for byte. With a Content-Length header the body is that many\n"
+      "bytes (a newline added at the end is ignored); without one it is all\n"
+      "that follows the empty line. Chunked bodies must be saved decoded.\n"
+      "\n"
+      "options:\n"
+      "  --secret whsec_...   the endpoint's signing secret (default: the\n"
+      "                       MINTFAX_WEBHOOK_SECRET environment variable)\n"
+      "  --tolerance SECONDS  largest age (or lead) of webhook-timestamp\n"
+      "                       accepted (default 300)\n"
+      "  --now UNIX           judge the timestamp as of this time (for tests and\n"
+      "                       old captures)\n" },
+    { "events", mfx_cmd_events, "tail [--type TYPE] [--since EVT_ID]",
+      "print the environment's events as they happen",
+      "Polls GET /v1/events once a second and prints each new event, oldest\n"
+      "first, one line each: time, type, event id, then the fax id and status\n"
+      "(the error, or the next attempt of a retry) or the balance. Starts at the\n"
+      "newest event (prints only later ones) unless --since is given. Honours\n"
+      "Retry-After and rides out a server restart. Ctrl-C ends it (exit 0).\n"
+      "\n"
+      "options:\n"
+      "  --type TYPE      only events of this type (fax.queued, fax.sending,\n"
+      "                   fax.retry_scheduled, fax.delivered, fax.failed,\n"
+      "                   balance.low, balance.topup)\n"
+      "  --since EVT_ID   first print every event after this one\n"
+      "  --json           print each event envelope as one line of JSON\n" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -107,8 +146,8 @@ static void print_help(FILE *f)
           "  MINTFAX_API_KEY   the API key (mfx_test_... sandbox, mfx_live_... live)\n"
           "  MINTFAX_API_URL   the server (default " DEFAULT_API_URL ")\n"
           "\n"
-          "exit status: 0 success, 1 usage or connection error, 2 API error,\n"
-          "3 fax failed (with --wait)\n", f);
+          "exit status: 0 success, 1 usage or connection error (webhooks verify:\n"
+          "not verified), 2 API error, 3 fax failed (with --wait)\n", f);
 }
 
 /* Prints the usage and help of one command on f. Returns MFX_EXIT_OK, or

@@ -3,9 +3,11 @@
  * mintfax.h: declarations shared by the files of the `mintfax` command-line
  * client, a standalone program that talks to mintfaxd over its HTTP API only
  * (it includes no daemon header). mintfax.c parses the global options and
- * dispatches, commands.c implements one function per command, wait.c polls a
- * fax until it is terminal, http_client.c wraps libcurl with bounded buffers,
- * and output.c prints responses and error envelopes for people.
+ * dispatches, commands.c implements one function per fax and balance
+ * command, webhooks.c checks saved webhook requests (`webhooks verify`),
+ * events.c follows the event log (`events tail`), wait.c polls a fax until it
+ * is terminal, http_client.c wraps libcurl with bounded buffers, and output.c
+ * prints responses and error envelopes for people.
  */
 #ifndef MINTFAX_CLI_H
 #define MINTFAX_CLI_H
@@ -108,6 +110,12 @@ int mfx_cmd_cancel(struct mfx_cli *cli, int argc, char **argv);
 int mfx_cmd_resend(struct mfx_cli *cli, int argc, char **argv);
 int mfx_cmd_balance(struct mfx_cli *cli, int argc, char **argv);
 int mfx_cmd_topup(struct mfx_cli *cli, int argc, char **argv);
+
+/* webhooks.c */
+int mfx_cmd_webhooks(struct mfx_cli *cli, int argc, char **argv);
+
+/* events.c */
+int mfx_cmd_events(struct mfx_cli *cli, int argc, char **argv);
 
 /* mintfax.c */
 int mfx_usage_error(const char *cmd, const char *fmt, ...)

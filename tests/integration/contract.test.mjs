@@ -12,6 +12,12 @@
 // operation is also called without a key (401) and with the wrong kind of
 // key (403), and those error bodies are validated against the Error schema.
 //
+// Webhooks: the daemon may deliver to loopback (MINTFAX_WEBHOOKS_ALLOW_PRIVATE)
+// and example URLs under https://hooks.acme-clinic.test are replaced by a
+// loopback receiver's, so endpoints created from the examples really receive
+// events; the last test checks every delivery the receiver got against the
+// spec's `webhooks` section (headers and body, closed schemas).
+//
 // Environment: MINTFAXD (the daemon), MFX_SRCDIR (the source tree).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,6 +28,7 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { api, srcDir, startDaemon, waitFor } from './lib/daemon.mjs';
 import { makePdf } from './lib/pdf.mjs';
+import { EVENT_TYPES, startReceiver } from './lib/receiver.mjs';
 
 const specPath = path.join(srcDir, 'docs', 'openapi.yaml');
 const spec = YAML.parse(fs.readFileSync(specPath, 'utf8'));
@@ -118,21 +125,25 @@ for (const [p, item] of Object.entries(spec.paths)) {
 // The daemon and the objects the operations need.
 
 let d;        // the daemon
+let receiver; // the loopback webhook receiver (answers 204)
 const fx = {};   // fixtures made so far, by name
 const mediaType = (ct) => (ct || '').split(';')[0].trim().toLowerCase();
 
 before(async () => {
+    receiver = await startReceiver();
     d = await startDaemon({
         env: {
             MINTFAX_SANDBOX_TIME_SCALE: '0.001',
             MINTFAX_RATELIMIT_POLL_INTERVAL: '0',
             MINTFAX_RATELIMIT_REQUESTS: '100000',
+            MINTFAX_WEBHOOKS_ALLOW_PRIVATE: 'true',
         },
     });
 });
 
 after(async () => {
     if (d) await d.stop();
+    if (receiver) await receiver.close();
 });
 
 const keyFor = (scheme) => ({ environmentKey: d.keys.sandbox_key, accountKey: d.keys.account_key }[scheme]);
@@ -189,6 +200,21 @@ const makers = {
     workspace: async () => d.keys.workspace_id,
     apiKey: async () => expectCreated(await call(d.keys.account_key, 'POST',
         `/v1/workspaces/${d.keys.workspace_id}/keys`, { environment: 'sandbox', name: 'contract' }), 'an API key').id,
+    webhook: async () => expectCreated(await call(d.keys.sandbox_key, 'POST', '/v1/webhooks',
+        { url: `${receiver.url}/contract`, description: 'contract' }), 'a webhook endpoint').id,
+    // Deleted by deleteWebhookEndpoint, so that the others keep theirs.
+    deletableWebhook: async () => expectCreated(await call(d.keys.sandbox_key, 'POST', '/v1/webhooks',
+        { url: `${receiver.url}/deletable` }), 'a webhook endpoint').id,
+    // A finished attempt of a delivery to the fixture endpoint.
+    webhookAttempt: async () => {
+        const endpoint = await fixture('webhook');
+        await fixture('fax');
+        const res = await waitFor(async () => {
+            const r = await call(d.keys.sandbox_key, 'GET', `/v1/webhooks/attempts?endpoint=${endpoint}&status=succeeded`);
+            return r.status === 200 && r.body.data?.length > 0 && r;
+        }, { timeoutMs: 15000, what: 'a succeeded webhook attempt' });
+        return res.body.data[0].id;
+    },
 };
 async function fixture(name) {
     if (!(name in fx)) fx[name] = await makers[name]();
@@ -206,13 +232,20 @@ async function realIds(value) {
         return out;
     }
     const m = typeof value === 'string' && ID_RE.exec(value);
-    return m ? fixture(idFixture[m[1]]) : value;
+    if (m) return fixture(idFixture[m[1]]);
+    // Example webhook URLs go to the loopback receiver instead.
+    if (typeof value === 'string' && value.startsWith(EXAMPLE_HOOKS)) return receiver.url + value.slice(EXAMPLE_HOOKS.length);
+    return value;
 }
+const EXAMPLE_HOOKS = 'https://hooks.acme-clinic.test';
 
 // Path parameters: by name, with the fax each operation needs.
 const faxFor = {
     cancelFax: 'cancellableFax',
     deleteFax: 'terminalFax',
+};
+const webhookFor = {
+    deleteWebhookEndpoint: 'deletableWebhook',
 };
 async function pathParam(o, name) {
     switch (name) {
@@ -221,6 +254,8 @@ async function pathParam(o, name) {
     case 'event_id': return fixture('event');
     case 'workspace_id': return fixture('workspace');
     case 'key_id': return fixture('apiKey');
+    case 'webhook_id': return fixture(webhookFor[o.id] || 'webhook');
+    case 'attempt_id': return fixture('webhookAttempt');
     default: {
         const p = o.params.find((x) => x.in === 'path' && x.name === name);
         assert.ok(p && p.example !== undefined, `${o.id}: no way to fill path parameter {${name}}`);
@@ -549,11 +584,102 @@ const extra = {
     async updateSettings(o, [{ req, res }]) {
         for (const [k, v] of Object.entries(req.body)) assert.deepEqual(res.body[k], v, `settings.${k} was changed`);
     },
+    async createWebhookEndpoint(o, answers) {
+        // The endpoint later operations use (every event type), made now so
+        // that it receives the events of the faxes created next.
+        await fixture('webhook');
+        for (const { req, res } of answers) {
+            assert.equal(res.body.url, req.body.url);
+            assert.deepEqual(res.body.events, req.body.events ?? null, 'events absent means every type (null)');
+            assert.equal(res.body.is_active, true);
+            const got = await call(d.keys.sandbox_key, 'GET', `/v1/webhooks/${res.body.id}`);
+            assert.equal(got.status, 200);
+            assert.ok(!('signing_secret' in got.body), 'the secret is shown once');
+        }
+        // Refused: unknown event types, unknown fields, other schemes.
+        for (const body of [{ url: `${receiver.url}/x`, events: ['fax.exploded'] }, { url: `${receiver.url}/x`, colour: 'red' },
+            { url: 'ftp://hooks.acme-clinic.test/x' }, { events: null }]) {
+            const bad = await call(d.keys.sandbox_key, 'POST', o.path, body);
+            checkResponse(o, bad, 422);
+            assert.equal(bad.body.error, 'validation_failed', JSON.stringify(body));
+        }
+    },
+    async listWebhookEndpoints(o, [{ res }]) {
+        const id = await fixture('webhook');
+        assert.ok(res.body.data.some((e) => e.id === id), 'the fixture endpoint is listed');
+        const ids = res.body.data.map((e) => e.id);
+        assert.deepEqual(ids, [...ids].sort().reverse(), 'newest first');
+    },
+    async getWebhookEndpoint(o, [{ res }]) {
+        assert.equal(res.body.id, fx.webhook);
+    },
+    async updateWebhookEndpoint(o, answers) {
+        for (const { req, res } of answers) {
+            for (const [k, v] of Object.entries(req.body)) assert.deepEqual(res.body[k], v, `endpoint.${k} was changed`);
+        }
+        // Back to every event, active, for the operations that follow.
+        const back = await call(d.keys.sandbox_key, 'PATCH', `/v1/webhooks/${fx.webhook}`, { events: null, is_active: true });
+        checkResponse(o, back, 200);
+        assert.equal(back.body.events, null);
+        assert.equal(back.body.is_active, true);
+        const bad = await call(d.keys.sandbox_key, 'PATCH', `/v1/webhooks/${fx.webhook}`, { is_active: 'yes' });
+        checkResponse(o, bad, 422);
+    },
+    async deleteWebhookEndpoint(o, [{ res }]) {
+        assert.equal(res.body.id, fx.deletableWebhook);
+        assert.equal(res.body.deleted, true);
+        const gone = await call(d.keys.sandbox_key, 'GET', `/v1/webhooks/${res.body.id}`);
+        checkResponse(operations.find((x) => x.id === 'getWebhookEndpoint'), gone, 404);
+        const again = await call(d.keys.sandbox_key, 'DELETE', `/v1/webhooks/${res.body.id}`);
+        checkResponse(o, again, 404);
+    },
+    async rotateWebhookSecret(o, [{ res }]) {
+        assert.equal(res.body.id, fx.webhook);
+        assert.ok(res.body.previous_secret_expires_at, 'the previous secret has a grace period');
+        const again = await call(d.keys.sandbox_key, 'POST', o.path.replace('{webhook_id}', fx.webhook));
+        checkResponse(o, again, 200);
+        assert.notEqual(again.body.signing_secret, res.body.signing_secret, 'every rotation makes a new secret');
+    },
+    async listWebhookAttempts(o, [{ res }]) {
+        assert.ok(res.body.data.length > 0, 'attempts were made before');
+        assert.ok(res.body.data.every((a) => a.status === 'succeeded'), 'status filter');
+        const endpoint = await fixture('webhook');
+        const mine = await call(d.keys.sandbox_key, 'GET', `/v1/webhooks/attempts?endpoint=${endpoint}&event_type=fax.queued`);
+        checkResponse(o, mine, 200);
+        assert.ok(mine.body.data.length > 0 && mine.body.data.every((a) => a.endpoint_id === endpoint && a.event_type === 'fax.queued'),
+            'endpoint and event_type filters');
+        const evt = mine.body.data[0].event_id;
+        const byEvent = await call(d.keys.sandbox_key, 'GET', `/v1/webhooks/attempts?event=${evt}`);
+        checkResponse(o, byEvent, 200);
+        assert.ok(byEvent.body.data.length > 0 && byEvent.body.data.every((a) => a.event_id === evt), 'event filter');
+        const bad = await call(d.keys.sandbox_key, 'GET', '/v1/webhooks/attempts?status=lost');
+        checkResponse(o, bad, 422);
+    },
+    async getWebhookAttempt(o, [{ res }]) {
+        assert.equal(res.body.id, fx.webhookAttempt);
+        assert.equal(res.body.request_headers['webhook-id'], res.body.event_id);
+        assert.equal(res.body.response_status, 204);
+    },
+    async retryWebhookAttempt(o, [{ res }]) {
+        const first = await call(d.keys.sandbox_key, 'GET', `/v1/webhooks/attempts/${fx.webhookAttempt}`);
+        assert.equal(res.body.id, first.body.delivery.id);
+        // One more attempt of the same delivery is made and recorded.
+        await waitFor(async () => {
+            const r = await call(d.keys.sandbox_key, 'GET', `/v1/webhooks/attempts?event=${first.body.event_id}&endpoint=${first.body.endpoint_id}`);
+            return r.body.data.some((a) => a.delivery.id === res.body.id && a.attempt_number > first.body.attempt_number && a.status === 'succeeded');
+        }, { timeoutMs: 10000, what: 'the retried attempt' });
+    },
+    async replayEvent(o, [{ res }]) {
+        assert.equal(res.body.event_id, fx.event);
+        assert.ok(res.body.deliveries.some((x) => x.endpoint_id === fx.webhook), 'the active endpoint gets the replay');
+        await receiver.waitFor((reqs) => reqs.filter((r) => r.headers['webhook-id'] === fx.event && r.path === '/contract').length >= 2,
+            { what: `the replay of ${fx.event}` });
+    },
 };
 
 // Operations that create what others need run first; the rest in spec order.
-const order = ['getHealth', 'createDocument', 'createFax', 'getFax', 'getFaxImage', 'resendFax', 'cancelFax', 'deleteFax',
-    'createNumber', 'createWorkspaceKey'];
+const order = ['getHealth', 'createWebhookEndpoint', 'createDocument', 'createFax', 'getFax', 'getFaxImage', 'resendFax', 'cancelFax',
+    'deleteFax', 'createNumber', 'createWorkspaceKey'];
 const rank = (id) => (order.includes(id) ? order.indexOf(id) : order.length);
 const planned = [...operations].sort((a, b) => rank(a.id) - rank(b.id));
 
@@ -570,3 +696,46 @@ for (const o of planned) {
         }
     });
 }
+
+// ---------------------------------------------------------------------------
+// The deliveries the receiver got, against the spec's `webhooks` section.
+
+/** Checks one delivery against spec.webhooks[type].post: header parameters and body. */
+function checkDelivery(rec) {
+    const event = JSON.parse(rec.body);
+    const hook = spec.webhooks?.[event.type]?.post;
+    assert.ok(hook, `no webhooks entry for ${event.type}`);
+    const where = `delivery of ${event.type} ${event.id} to ${rec.path}`;
+    for (const p of (hook.parameters || []).map(deref)) {
+        assert.equal(p.in, 'header');
+        const raw = rec.headers[p.name.toLowerCase()];
+        if (raw === undefined) {
+            assert.ok(!p.required, `${where}: header ${p.name} missing`);
+            continue;
+        }
+        assertSchema(p.schema, raw, `${where}: header ${p.name}`);
+    }
+    assert.equal(mediaType(rec.headers['content-type']), 'application/json', `${where}: Content-Type`);
+    assertSchema(deref(hook.requestBody).content['application/json'].schema, event, `${where} body`);
+    return event.type;
+}
+
+test('webhooks: every delivery matches the spec\'s webhooks section, for every event type', { timeout: 60000 }, async () => {
+    const key = d.keys.sandbox_key;
+    // fax.retry_scheduled: the first attempt fails (line_quality), the retry delivers.
+    await createFax({ to: '+15005550004' });
+    // balance.low: set the threshold at the balance, so the next hold crosses it.
+    for (let i = 0; i < 5 && !receiver.requests.some((r) => JSON.parse(r.body).type === 'balance.low'); i++) {
+        const bal = await call(key, 'GET', '/v1/environment/balance');
+        await call(key, 'PATCH', '/v1/environment/settings', { low_balance_threshold: bal.body.available });
+        await createFax({ to: '+15005550001' });
+        await receiver.waitFor((reqs) => reqs.some((r) => JSON.parse(r.body).type === 'balance.low'),
+            { timeoutMs: 3000, what: 'balance.low' }).catch(() => {});
+    }
+    const seenTypes = () => new Set(receiver.requests.map((r) => JSON.parse(r.body).type));
+    await receiver.waitFor(() => EVENT_TYPES.every((t) => seenTypes().has(t)), { timeoutMs: 20000 })
+        .catch(() => assert.fail(`no delivery of ${EVENT_TYPES.filter((t) => !seenTypes().has(t)).join(', ')}`));
+    const types = new Set(receiver.requests.map(checkDelivery));
+    assert.deepEqual([...types].sort(), [...EVENT_TYPES].sort());
+    assert.deepEqual(Object.keys(spec.webhooks).sort(), [...EVENT_TYPES].sort(), 'the webhooks section lists every event type');
+});

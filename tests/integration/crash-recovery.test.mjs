@@ -312,9 +312,12 @@ test('SIGKILL during a burst of concurrent POSTs: every fax answered 201 survive
         const f = await getFax(state.d, key, id);
         assert.equal(f.pages, 1, `${id}: a fax without its document's pages`);
         assert.ok(f.document_id, `${id}: a fax without its document`);
-        const img = await api(state.d.url, key, 'GET', `/v1/faxes/${id}/image`);
-        assert.equal(img.status, 200, `${id}: its document is not readable (${img.status})`);
-        assert.match(img.bytes.subarray(0, 5).toString('latin1'), /^%PDF-/, `${id}: document bytes`);
+        // The stored document is whole: recorded, one page, not deleted.
+        const doc = await api(state.d.url, key, 'GET', `/v1/documents/${f.document_id}`);
+        assert.equal(doc.status, 200, `${id}: its document is not there (${doc.status})`);
+        assert.equal(doc.body.pages, 1, `${id}: document pages`);
+        assert.equal(doc.body.deleted, false, `${id}: document deleted`);
+        assert.ok(doc.body.size > 0, `${id}: document size`);
         const q = await faxEvents(state.d, key, id);
         assert.equal(q[0]?.type, 'fax.queued', `${id}: accepted without its fax.queued event`);
     }

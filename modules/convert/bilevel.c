@@ -1,0 +1,347 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * bilevel.c: thresholding, Floyd-Steinberg error diffusion and the tile
+ * classifier of optimize_for=auto (see bilevel.h). Text pages are limited
+ * by memory traffic, so a band is read once: one pass thresholds every
+ * pixel and, in auto mode, counts "other" pixels per tile at the same
+ * time, skipping runs of white eight pixels at a time. Only the tiles then
+ * classified as image are read again, to be dithered over the threshold.
+ */
+#include "config.h"
+#include "bilevel.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* "Other": neither paper nor ink, what antialiasing-free black text never
+ * produces but photos, gradients and grey fills do. Tints lighter than
+ * about 85 % count as paper: behind text (code listings, table stripes)
+ * dithering them only adds noise, and thresholding makes them white. */
+#define MID_LO 6
+#define MID_HI 215
+
+/* Luma (ITU-R BT.601) of every RGB565 value. */
+static uint8_t luma565[65536];
+
+static void luma565_init(void)
+{
+    if (luma565[0xFFFF])
+        return;
+    for (unsigned v = 0; v < 65536; v++) {
+        unsigned r = (v >> 11) & 31, g = (v >> 5) & 63, b = v & 31;
+        r = (r << 3) | (r >> 2);
+        g = (g << 2) | (g >> 4);
+        b = (b << 3) | (b >> 2);
+        luma565[v] = (uint8_t)((r * 77 + g * 150 + b * 29 + 128) >> 8);
+    }
+}
+
+int mfx_optimize_parse(const char *name, enum mfx_optimize *out)
+{
+    if (!name)
+        return -1;
+    if (!strcmp(name, "text"))
+        *out = MFX_OPTIMIZE_TEXT;
+    else if (!strcmp(name, "photo"))
+        *out = MFX_OPTIMIZE_PHOTO;
+    else if (!strcmp(name, "auto"))
+        *out = MFX_OPTIMIZE_AUTO;
+    else
+        return -1;
+    return 0;
+}
+
+int mfx_bilevel_init(struct mfx_bilevel *b, enum mfx_optimize mode, int width, int max_rows)
+{
+    luma565_init();
+    memset(b, 0, sizeof *b);
+    b->mode = mode;
+    b->width = width;
+    b->ntiles = (width + MFX_BILEVEL_TILE - 1) / MFX_BILEVEL_TILE;
+    b->err_cur = calloc((size_t)width + 2, sizeof *b->err_cur);
+    b->err_next = calloc((size_t)width + 2, sizeof *b->err_next);
+    b->grey = malloc((size_t)width);
+    b->max_tile_rows = (max_rows + MFX_BILEVEL_TILE - 1) / MFX_BILEVEL_TILE;
+    size_t cells = (size_t)b->max_tile_rows * (size_t)b->ntiles;
+    b->other = calloc(cells, sizeof *b->other);
+    b->strong = calloc(cells, 1);
+    b->image = calloc(cells, 1);
+    b->image_prev = calloc((size_t)b->ntiles, 1);
+    if (!b->err_cur || !b->err_next || !b->grey || !b->other || !b->strong || !b->image ||
+        !b->image_prev) {
+        mfx_bilevel_release(b);
+        return -1;
+    }
+    return 0;
+}
+
+void mfx_bilevel_release(struct mfx_bilevel *b)
+{
+    free(b->err_cur);
+    free(b->err_next);
+    free(b->grey);
+    free(b->other);
+    free(b->strong);
+    free(b->image);
+    free(b->image_prev);
+    memset(b, 0, sizeof *b);
+}
+
+void mfx_bilevel_begin_page(struct mfx_bilevel *b)
+{
+    b->row = 0;
+    b->image_tiles = 0;
+    b->dirty = 0;
+    memset(b->err_cur, 0, ((size_t)b->width + 2) * sizeof *b->err_cur);
+    memset(b->err_next, 0, ((size_t)b->width + 2) * sizeof *b->err_next);
+    memset(b->image_prev, 0, (size_t)b->ntiles);
+}
+
+/* Grey value of pixel x of a row. */
+static inline unsigned pixel(const struct mfx_raster *band, const uint8_t *row, int x)
+{
+    return band->format == MFX_RASTER_RGB565 ? luma565[((const uint16_t *)row)[x]] : row[x];
+}
+
+/* Thresholds eight pixels starting at x of a row that are not all white;
+ * adds their "other" count to *m. Returns the packed byte. */
+static inline uint8_t pack8(const struct mfx_raster *band, const uint8_t *row, int x, unsigned *m)
+{
+    unsigned byte = 0, mid = 0;
+    if (band->format == MFX_RASTER_RGB565) {
+        const uint16_t *px = (const uint16_t *)row + x;
+        for (int k = 0; k < 8; k++) {
+            unsigned l = luma565[px[k]];
+            byte = (byte << 1) | (l < 128);
+            mid += l - MID_LO <= MID_HI - MID_LO;
+        }
+    } else {
+        const uint8_t *px = row + x;
+        for (int k = 0; k < 8; k++) {
+            unsigned l = px[k];
+            byte = (byte << 1) | (l < 128);
+            mid += l - MID_LO <= MID_HI - MID_LO;
+        }
+    }
+    *m += mid;
+    return (uint8_t)byte;
+}
+
+/* Loads the 64-bit word i of a row (no alignment assumed). */
+static inline uint64_t word(const uint8_t *row, int i)
+{
+    uint64_t v;
+    memcpy(&v, row + 8 * i, 8);
+    return v;
+}
+
+/* Thresholds rows [y0, y0 + rows) of the band at 50 % into bits; with mid
+ * non-NULL, also counts each tile's "other" pixels into mid. White is all
+ * bits set in both layouts, so a tile of 32 white pixels is found with a
+ * few 64-bit ANDs (8 words in RGB565, 4 in grey) and skipped. */
+static void scan(const struct mfx_bilevel *b, const struct mfx_raster *band, int y0, int rows,
+                 uint8_t *bits, size_t stride, uint16_t *mid)
+{
+    const int T = MFX_BILEVEL_TILE, w = b->width;
+    const int wpg = band->format == MFX_RASTER_RGB565 ? 2 : 1;   /* words per 8 pixels */
+    const uint64_t ones = ~(uint64_t)0;
+    for (int y = y0; y < y0 + rows; y++) {
+        const uint8_t *row = band->data + (size_t)y * band->stride;
+        uint8_t *out = bits + (size_t)y * stride;
+        int x = 0;
+        for (; x + T <= w; x += T) {
+            int wi = x / 8 * wpg;
+            uint64_t all = word(row, wi) & word(row, wi + 1) & word(row, wi + 2) & word(row, wi + 3);
+            if (wpg == 2)
+                all &= word(row, wi + 4) & word(row, wi + 5) & word(row, wi + 6) & word(row, wi + 7);
+            if (all == ones) {
+                memset(out + x / 8, 0, T / 8);
+                continue;
+            }
+            unsigned m = 0;
+            for (int g = 0; g < T; g += 8) {
+                int gi = (x + g) / 8 * wpg;
+                uint64_t g8 = wpg == 2 ? word(row, gi) & word(row, gi + 1) : word(row, gi);
+                out[(x + g) / 8] = g8 == ones ? 0 : pack8(band, row, x + g, &m);
+            }
+            if (mid)
+                mid[x / T] += (uint16_t)m;
+        }
+        /* The rest of the row (widths that are not a multiple of 32). */
+        for (; x < w; x += 8) {
+            unsigned byte = 0, m = 0;
+            for (int k = 0; k < 8 && x + k < w; k++) {
+                unsigned l = pixel(band, row, x + k);
+                byte |= (unsigned)(l < 128) << (7 - k);
+                m += l - MID_LO <= MID_HI - MID_LO;
+            }
+            out[x / 8] = (uint8_t)byte;
+            if (mid)
+                mid[x / T] += (uint16_t)m;
+        }
+    }
+}
+
+/* Grey values of pixels [x0, x1) of row y, into b->grey[x0..x1). */
+static void grey_span(struct mfx_bilevel *b, const struct mfx_raster *band, int y, int x0, int x1)
+{
+    const uint8_t *row = band->data + (size_t)y * band->stride;
+    if (band->format == MFX_RASTER_RGB565) {
+        const uint16_t *px = (const uint16_t *)row;
+        for (int x = x0; x < x1; x++)
+            b->grey[x] = luma565[px[x]];
+    } else {
+        memcpy(b->grey + x0, row + x0, (size_t)(x1 - x0));
+    }
+}
+
+/* Floyd-Steinberg over pixels [x0, x1) of one row, serpentine: even page
+ * rows run left to right, odd rows right to left. Errors are kept x16 in
+ * err_cur/err_next, index x + 1. */
+static void diffuse_span(struct mfx_bilevel *b, uint8_t *out, int x0, int x1, int rtl)
+{
+    int32_t *cur = b->err_cur, *next = b->err_next;
+    const uint8_t *g = b->grey;
+    if (!rtl) {
+        for (int x = x0; x < x1; x++) {
+            int v = g[x] + cur[x + 1] / 16;
+            int black = v < 128;
+            int e = v - (black ? 0 : 255);
+            uint8_t m = (uint8_t)(0x80u >> (x & 7));
+            out[x >> 3] = black ? (uint8_t)(out[x >> 3] | m) : (uint8_t)(out[x >> 3] & ~m);
+            cur[x + 2] += e * 7;
+            next[x] += e * 3;
+            next[x + 1] += e * 5;
+            next[x + 2] += e;
+        }
+    } else {
+        for (int x = x1 - 1; x >= x0; x--) {
+            int v = g[x] + cur[x + 1] / 16;
+            int black = v < 128;
+            int e = v - (black ? 0 : 255);
+            uint8_t m = (uint8_t)(0x80u >> (x & 7));
+            out[x >> 3] = black ? (uint8_t)(out[x >> 3] | m) : (uint8_t)(out[x >> 3] & ~m);
+            cur[x] += e * 7;
+            next[x + 2] += e * 3;
+            next[x + 1] += e * 5;
+            next[x] += e;
+        }
+    }
+}
+
+/* Ends a row that diffused errors: the next row's become current. */
+static void next_row(struct mfx_bilevel *b)
+{
+    int32_t *t = b->err_cur;
+    b->err_cur = b->err_next;
+    b->err_next = t;
+    memset(b->err_next, 0, ((size_t)b->width + 2) * sizeof *b->err_next);
+    b->dirty = 1;
+}
+
+/* Classifies the tiles of the band's tile rows [0, trows) from b->other:
+ * strong if at least half "other"; image if strong, or if at least 1/16
+ * "other" with a strong tile among its eight neighbours (the tile row
+ * above the band counts through image_prev). Returns how many are image. */
+static int classify(struct mfx_bilevel *b, int band_rows)
+{
+    const int T = MFX_BILEVEL_TILE, nt = b->ntiles;
+    int trows = (band_rows + T - 1) / T, n = 0;
+    for (int r = 0; r < trows; r++) {
+        int h = r == trows - 1 ? band_rows - r * T : T;
+        for (int t = 0; t < nt; t++) {
+            int w = t == nt - 1 ? b->width - t * T : T;
+            b->strong[r * nt + t] = 2 * b->other[r * nt + t] >= w * h;
+        }
+    }
+    for (int r = 0; r < trows; r++) {
+        int h = r == trows - 1 ? band_rows - r * T : T;
+        for (int t = 0; t < nt; t++) {
+            int w = t == nt - 1 ? b->width - t * T : T;
+            int img = b->strong[r * nt + t];
+            if (!img && 16 * b->other[r * nt + t] >= w * h) {
+                for (int dr = -1; dr <= 1 && !img; dr++)
+                    for (int dt = -1; dt <= 1 && !img; dt++) {
+                        int rr = r + dr, tt = t + dt;
+                        if (tt < 0 || tt >= nt || rr >= trows)
+                            continue;
+                        img = rr < 0 ? b->image_prev[tt] : b->strong[rr * nt + tt];
+                    }
+            }
+            b->image[r * nt + t] = (uint8_t)img;
+            n += img;
+        }
+    }
+    memcpy(b->image_prev, b->image + (size_t)(trows - 1) * nt, (size_t)nt);
+    return n;
+}
+
+/* Dithers the image tiles (flags of its tile row) of row y over its
+ * thresholded bits. */
+static void diffuse_image_tiles(struct mfx_bilevel *b, const uint8_t *image, const struct mfx_raster *band,
+                                int y, uint8_t *out)
+{
+    const int T = MFX_BILEVEL_TILE;
+    int rtl = b->row & 1;
+    for (int t = 0; t < b->ntiles;) {
+        if (!image[t]) {
+            t++;
+            continue;
+        }
+        int t1 = t;
+        while (t1 < b->ntiles && image[t1])
+            t1++;
+        int x0 = t * T, x1 = t1 * T < b->width ? t1 * T : b->width;
+        grey_span(b, band, y, x0, x1);
+        diffuse_span(b, out, x0, x1, rtl);
+        t = t1;
+    }
+    next_row(b);
+}
+
+void mfx_bilevel_band(struct mfx_bilevel *b, const struct mfx_raster *band, uint8_t *bits,
+                      size_t bits_stride)
+{
+    const int T = MFX_BILEVEL_TILE, nt = b->ntiles;
+    if (b->mode == MFX_OPTIMIZE_PHOTO) {
+        for (int y = 0; y < band->height; y++, b->row++) {
+            grey_span(b, band, y, 0, b->width);
+            diffuse_span(b, bits + (size_t)y * bits_stride, 0, b->width, b->row & 1);
+            next_row(b);
+        }
+        b->image_tiles += (long)nt * ((band->height + T - 1) / T);
+        return;
+    }
+    if (b->mode == MFX_OPTIMIZE_TEXT) {
+        scan(b, band, 0, band->height, bits, bits_stride, NULL);
+        b->row += band->height;
+        return;
+    }
+    /* Auto: one pass thresholds the band and counts; then the classifier
+     * sees every tile with its neighbours above and below; then only image
+     * tiles are read again, to be dithered. */
+    int trows = (band->height + T - 1) / T;
+    if (trows > b->max_tile_rows)
+        trows = b->max_tile_rows;   /* cannot happen: bands are at most max_rows */
+    memset(b->other, 0, (size_t)trows * nt * sizeof *b->other);
+    for (int r = 0; r < trows; r++) {
+        int rows = band->height - r * T < T ? band->height - r * T : T;
+        scan(b, band, r * T, rows, bits, bits_stride, b->other + (size_t)r * nt);
+    }
+    b->image_tiles += classify(b, band->height);
+    for (int r = 0; r < trows; r++) {
+        int rows = band->height - r * T < T ? band->height - r * T : T;
+        const uint8_t *image = b->image + (size_t)r * nt;
+        if (!memchr(image, 1, (size_t)nt)) {
+            /* Nothing to diffuse: drop what the rows above pushed down. */
+            if (b->dirty) {
+                memset(b->err_cur, 0, ((size_t)b->width + 2) * sizeof *b->err_cur);
+                b->dirty = 0;
+            }
+            b->row += rows;
+            continue;
+        }
+        for (int y = r * T; y < r * T + rows; y++, b->row++)
+            diffuse_image_tiles(b, image, band, y, bits + (size_t)y * bits_stride);
+    }
+}

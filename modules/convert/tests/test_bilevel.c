@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * test_bilevel.c: 1-bit conversion (bilevel.c) on synthetic bands: the
+ * threshold is exact at 50 % in both raster layouts, error diffusion keeps
+ * the mean grey of flat areas, auto dithers a gradient and thresholds text
+ * next to it, coloured text stays solid, light tints become paper, and
+ * bands of one page continue each other.
+ */
+#include "config.h"
+#include "bilevel.h"
+#include "tap.h"
+
+#include <stdlib.h>
+
+#define W 1728
+#define STRIDE (W / 8)
+
+static int bit(const uint8_t *bits, int x, int y)
+{
+    return (bits[(size_t)y * STRIDE + (x >> 3)] >> (7 - (x & 7))) & 1;
+}
+
+static double density(const uint8_t *bits, int x0, int x1, int y0, int y1)
+{
+    long n = 0, b = 0;
+    for (int y = y0; y < y1; y++)
+        for (int x = x0; x < x1; x++, n++)
+            b += bit(bits, x, y);
+    return (double)b / n;
+}
+
+static uint16_t rgb565(unsigned r, unsigned g, unsigned b)
+{
+    return (uint16_t)(((r >> 3) << 11) | ((g >> 2) << 5) | (b >> 3));
+}
+
+/* Converts a band filled by fill(x, y) -> grey in one go. */
+static uint8_t *convert(enum mfx_optimize mode, enum mfx_raster_format fmt, int rows,
+                        unsigned (*fill)(int x, int y), long *image_tiles)
+{
+    struct mfx_raster band;
+    struct mfx_bilevel b;
+    if (mfx_raster_init(&band, fmt, W, rows) < 0 || mfx_bilevel_init(&b, mode, W, rows) < 0)
+        return NULL;
+    for (int y = 0; y < rows; y++)
+        for (int x = 0; x < W; x++) {
+            unsigned g = fill(x, y);
+            if (fmt == MFX_RASTER_GREY8)
+                band.data[(size_t)y * band.stride + x] = (uint8_t)g;
+            else
+                ((uint16_t *)(band.data + (size_t)y * band.stride))[x] = g > 255 ? (uint16_t)(g - 256)
+                                                                                 : rgb565(g, g, g);
+        }
+    uint8_t *bits = calloc((size_t)rows, STRIDE);
+    mfx_bilevel_begin_page(&b);
+    mfx_bilevel_band(&b, &band, bits, STRIDE);
+    if (image_tiles)
+        *image_tiles = b.image_tiles;
+    mfx_bilevel_release(&b);
+    mfx_raster_release(&band);
+    return bits;
+}
+
+static unsigned ramp_x(int x, int y) { (void)y; return (unsigned)(x * 255 / (W - 1)); }
+
+static int threshold_exact(void)
+{
+    for (int f = 0; f < 2; f++) {
+        uint8_t *bits = convert(MFX_OPTIMIZE_TEXT, f ? MFX_RASTER_RGB565 : MFX_RASTER_GREY8, 4, ramp_x, NULL);
+        TAP_CHECK(bits);
+        for (int x = 0; x < W; x++) {
+            unsigned g = ramp_x(x, 0);
+            /* RGB565 keeps 5-6 bits: allow the values next to 128. */
+            if (f && g >= 124 && g <= 131)
+                continue;
+            TAP_CHECK(bit(bits, x, 2) == (g < 128));
+        }
+        free(bits);
+    }
+    return 0;
+}
+
+static unsigned flat_25(int x, int y) { (void)x; (void)y; return 191; }
+static unsigned flat_75(int x, int y) { (void)x; (void)y; return 64; }
+
+static int diffusion_keeps_mean(void)
+{
+    uint8_t *a = convert(MFX_OPTIMIZE_PHOTO, MFX_RASTER_GREY8, 256, flat_25, NULL);
+    uint8_t *b = convert(MFX_OPTIMIZE_PHOTO, MFX_RASTER_RGB565, 256, flat_75, NULL);
+    double da = density(a, 0, W, 0, 256), db = density(b, 0, W, 0, 256);
+    printf("# 25%% grey -> %.3f, 75%% grey -> %.3f\n", da, db);
+    TAP_CHECK(da > 0.23 && da < 0.27);
+    TAP_CHECK(db > 0.72 && db < 0.78);
+    free(a);
+    free(b);
+    return 0;
+}
+
+/* Left half: a vertical gradient; right half: black "text" strokes on white. */
+static unsigned half_and_half(int x, int y)
+{
+    if (x < W / 2)
+        return (unsigned)(40 + (y * 170) / 255);
+    return ((x / 3) % 5 == 0 && (y / 7) % 2 == 0) ? 0 : 255;
+}
+
+static int auto_mixed(void)
+{
+    long tiles;
+    uint8_t *bits = convert(MFX_OPTIMIZE_AUTO, MFX_RASTER_RGB565, 256, half_and_half, &tiles);
+    /* Text half: exactly the threshold. */
+    for (int y = 0; y < 256; y++)
+        for (int x = W / 2 + 32; x < W; x++)
+            TAP_CHECK(bit(bits, x, y) == (half_and_half(x, y) < 128));
+    /* Gradient half: dithered, dark at the top, light at the bottom. */
+    double top = density(bits, 64, W / 2 - 64, 0, 32), bottom = density(bits, 64, W / 2 - 64, 224, 256);
+    printf("# gradient: top %.2f, bottom %.2f, %ld image tiles\n", top, bottom, tiles);
+    TAP_CHECK(top > 0.6 && top < 0.9 && bottom > 0.1 && bottom < 0.4);
+    TAP_CHECK(tiles >= 8 * 27 && tiles <= 8 * 29);
+    free(bits);
+    return 0;
+}
+
+/* Solid blue "text" strokes: one colour, mostly paper around it. */
+static unsigned blue_text(int x, int y)
+{
+    return ((x / 3) % 4 == 0 && (y / 9) % 2 == 0) ? 256 + rgb565(0, 0, 200) : 255;
+}
+
+static int coloured_text_solid(void)
+{
+    long tiles;
+    uint8_t *bits = convert(MFX_OPTIMIZE_AUTO, MFX_RASTER_RGB565, 64, blue_text, &tiles);
+    TAP_CHECK(tiles == 0);
+    for (int y = 0; y < 64; y++)
+        for (int x = 0; x < W; x++)
+            TAP_CHECK(bit(bits, x, y) == ((x / 3) % 4 == 0 && (y / 9) % 2 == 0));
+    free(bits);
+    return 0;
+}
+
+static unsigned light_tint(int x, int y) { (void)x; (void)y; return 235; }
+
+static int light_tint_is_paper(void)
+{
+    long tiles;
+    uint8_t *bits = convert(MFX_OPTIMIZE_AUTO, MFX_RASTER_GREY8, 64, light_tint, &tiles);
+    TAP_CHECK(tiles == 0 && density(bits, 0, W, 0, 64) == 0);
+    free(bits);
+    return 0;
+}
+
+static int bands_continue(void)
+{
+    /* The same page in one band or in bands of 64 rows: identical bits. */
+    const int rows = 256;
+    uint8_t *whole = convert(MFX_OPTIMIZE_AUTO, MFX_RASTER_GREY8, rows, half_and_half, NULL);
+    struct mfx_raster band;
+    struct mfx_bilevel b;
+    TAP_CHECK(mfx_raster_init(&band, MFX_RASTER_GREY8, W, 64) == 0);
+    TAP_CHECK(mfx_bilevel_init(&b, MFX_OPTIMIZE_AUTO, W, 64) == 0);
+    uint8_t *bits = calloc((size_t)rows, STRIDE);
+    mfx_bilevel_begin_page(&b);
+    for (int y0 = 0; y0 < rows; y0 += 64) {
+        for (int y = 0; y < 64; y++)
+            for (int x = 0; x < W; x++)
+                band.data[(size_t)y * band.stride + x] = (uint8_t)half_and_half(x, y0 + y);
+        mfx_bilevel_band(&b, &band, bits + (size_t)y0 * STRIDE, STRIDE);
+    }
+    long diff = 0;
+    for (int y = 0; y < rows; y++)
+        for (int x = 0; x < W; x++)
+            diff += bit(bits, x, y) != bit(whole, x, y);
+    printf("# %ld pixels differ\n", diff);
+    /* Tile decisions at band edges may differ slightly; the rest matches. */
+    TAP_CHECK(diff < (long)W * rows / 100);
+    mfx_bilevel_release(&b);
+    mfx_raster_release(&band);
+    free(bits);
+    free(whole);
+    return 0;
+}
+
+static int optimize_names(void)
+{
+    enum mfx_optimize o;
+    TAP_CHECK(mfx_optimize_parse("text", &o) == 0 && o == MFX_OPTIMIZE_TEXT);
+    TAP_CHECK(mfx_optimize_parse("photo", &o) == 0 && o == MFX_OPTIMIZE_PHOTO);
+    TAP_CHECK(mfx_optimize_parse("auto", &o) == 0 && o == MFX_OPTIMIZE_AUTO);
+    TAP_CHECK(mfx_optimize_parse("graphics", &o) == -1);
+    return 0;
+}
+
+static const struct tap_case cases[] = {
+    { "threshold at 50 %, grey and RGB565", threshold_exact },
+    { "error diffusion keeps the mean of flat greys", diffusion_keeps_mean },
+    { "auto: gradient dithered, text thresholded", auto_mixed },
+    { "auto: coloured text stays solid", coloured_text_solid },
+    { "auto: light tints are paper", light_tint_is_paper },
+    { "bands of a page continue each other", bands_continue },
+    { "optimize_for names", optimize_names },
+};
+
+TAP_MAIN(cases)
