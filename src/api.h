@@ -76,6 +76,12 @@ int mfx_api_page_parse(struct mfx_req *req, const char *id_prefix, struct mfx_pa
  * per_page + 1 items; the extra one only tells that more exist. */
 void mfx_api_page_reply(struct mfx_req *req, const struct mfx_page *page, json_object *data);
 
+/* Parses the multipart/form-data body into parts (free with
+ * mfx_multipart_free); on a malformed body replies 422 (context.errors.body)
+ * and returns -1. */
+struct mfx_part;
+int mfx_api_multipart(struct mfx_req *req, struct mfx_part **parts);
+
 /* Collects field errors for one validation_failed reply. */
 void mfx_field_error(json_object **errors, const char *field, const char *msg);
 

@@ -19,17 +19,8 @@ void mfx_api_document_create(struct mfx_req *req)
         return;
     }
     struct mfx_part *parts;
-    char *perr;
-    int n = mfx_multipart_parse(mfx_req_header(req, "Content-Type"), req->body, req->body_len, &parts, &perr);
-    if (n < 0) {
-        json_object *fe = NULL;
-        mfx_field_error(&fe, "body", perr);
-        char *m = mfx_asprintf("The multipart body is malformed: %s.", perr);
-        mfx_reply_error(req, MFX_E_validation_failed, m, fe);
-        free(m);
-        free(perr);
-        return;
-    }
+    int n = mfx_api_multipart(req, &parts);
+    if (n < 0) return;
     const struct mfx_part *file = mfx_multipart_get(parts, n, "file");
     if (!file || mfx_multipart_count(parts, n, "file") > 1) {
         json_object *fe = NULL;

@@ -387,17 +387,8 @@ void mfx_api_fax_create(struct mfx_req *req)
     const struct mfx_part *file = NULL;
 
     if (mfx_req_content_type_is(req, "multipart/form-data")) {
-        char *perr;
-        nparts = mfx_multipart_parse(mfx_req_header(req, "Content-Type"), req->body, req->body_len, &parts, &perr);
-        if (nparts < 0) {
-            json_object *fe = NULL;
-            mfx_field_error(&fe, "body", perr);
-            char *m = mfx_asprintf("The multipart body is malformed: %s.", perr);
-            mfx_reply_error(req, MFX_E_validation_failed, m, fe);
-            free(m);
-            free(perr);
-            return;
-        }
+        nparts = mfx_api_multipart(req, &parts);
+        if (nparts < 0) return;
         file = mfx_multipart_get(parts, nparts, "file");
         if (mfx_multipart_count(parts, nparts, "file") > 1) mfx_field_error(&errors, "file", "send one file part per fax");
         in = form_to_json(parts, nparts, &errors);

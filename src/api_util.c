@@ -9,11 +9,26 @@
 #include "mfx.h"
 #include "api.h"
 #include "ids.h"
+#include "multipart.h"
 #include "settings.h"
 
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+
+int mfx_api_multipart(struct mfx_req *req, struct mfx_part **parts)
+{
+    char *perr = NULL;
+    int n = mfx_multipart_parse(mfx_req_header(req, "Content-Type"), req->body, req->body_len, parts, &perr);
+    if (n >= 0) return n;
+    json_object *fe = NULL;
+    mfx_field_error(&fe, "body", perr);
+    char *m = mfx_asprintf("The multipart body is malformed: %s.", perr);
+    mfx_reply_error(req, MFX_E_validation_failed, m, fe);
+    free(m);
+    free(perr);
+    return -1;
+}
 
 void mfx_field_error(json_object **errors, const char *field, const char *msg)
 {
