@@ -191,7 +191,9 @@ void mfx_idempotency_finish(struct mfx_req *req, int status, const char *content
     const void *stored = evbuffer_pullup(body, -1);
     json_object *parsed = NULL;
     if (content_type && !strncmp(content_type, "application/json", 16) && len) {
-        parsed = json_tokener_parse((const char *)stored);
+        json_tokener *tok = json_tokener_new();
+        parsed = json_tokener_parse_ex(tok, (const char *)stored, (int)len);   /* not NUL-terminated */
+        json_tokener_free(tok);
         if (parsed && redact_secrets(parsed)) {
             stored = json_object_to_json_string_length(parsed, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
         }
