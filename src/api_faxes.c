@@ -655,7 +655,12 @@ static unsigned char *pages_or_reply(struct mfx_req *req, size_t *len)
     if (sqlite3_step(st) == SQLITE_ROW && !mfx_col_null(st, 0)) path = mfx_strdup(mfx_col_text(st, 0));
     mfx_stmt_done(st);
     if (!path) {
-        mfx_reply_error(req, MFX_E_invalid_state, "The fax's pages are not rendered yet; try again once it is submitted.", NULL);
+        bool ended = false;
+        json_object *f = mfx_fax_json(req->auth.env_id, req->params[0]);
+        if (f) ended = mfx_fax_status_terminal(status_of(f));
+        json_object_put(f);
+        mfx_reply_error(req, MFX_E_invalid_state, ended ? "The fax ended before its pages were rendered; it has no pages."
+                                                        : "The fax's pages are not rendered yet; try again once it is submitted.", NULL);
         return NULL;
     }
     enum mfx_err err = MFX_E__COUNT;

@@ -27,6 +27,14 @@
 #include <tiffio.h>
 #include <unistd.h>
 
+/* Why the last mfx_document_store refused (a fax outcome code). */
+static enum mfx_err last_refusal = MFX_E_document_unreadable;
+
+enum mfx_err mfx_document_refusal_outcome(void)
+{
+    return last_refusal;
+}
+
 const char *mfx_document_sniff(const unsigned char *d, size_t len)
 {
     /* A PDF header may follow a little junk (PDF 1.7 §7.5.2 tolerance: 1024 bytes). */
@@ -100,6 +108,7 @@ static int count_pdf(const unsigned char *data, size_t len, int *pages, char **m
     g_bytes_unref(bytes);
     if (!doc) {
         bool encrypted = gerr && gerr->domain == POPPLER_ERROR && gerr->code == POPPLER_ERROR_ENCRYPTED;
+        last_refusal = encrypted ? MFX_E_document_encrypted : MFX_E_document_unreadable;
         *msg = encrypted ? mfx_strdup("the PDF is encrypted and needs a password")
                          : mfx_asprintf("the PDF could not be read (%s)", gerr ? gerr->message : "unknown error");
         if (gerr) g_error_free(gerr);
@@ -139,8 +148,10 @@ int mfx_document_store(const char *env_id, const char *filename, const unsigned 
         *msg = mfx_asprintf("the file is larger than the limit of %lld bytes", (long long)mfx_cfg.max_upload);
         return MFX_ERR;
     }
+    last_refusal = MFX_E_document_unreadable;
     const char *ct = mfx_document_sniff(data, len);
     if (!ct) {
+        last_refusal = MFX_E_document_unsupported;
         *err = MFX_E_unsupported_media_type;
         *msg = mfx_strdup("the file is not a PDF, TIFF, PNG or JPEG (checked by its content, not its name)");
         return MFX_ERR;
@@ -150,6 +161,7 @@ int mfx_document_store(const char *env_id, const char *filename, const unsigned 
         return MFX_ERR;
     }
     if (*pages > mfx_cfg.max_pages) {
+        last_refusal = MFX_E_document_too_many_pages;
         *err = MFX_E_validation_failed;
         *msg = mfx_asprintf("the document has %s%d pages; the limit is %lld",
                             !strcmp(ct, "image/tiff") ? "more than " : "",

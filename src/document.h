@@ -23,6 +23,10 @@ int mfx_document_count_pages(const char *ct, const unsigned char *data, size_t l
  * and a message (caller frees *msg). */
 int mfx_document_store(const char *env_id, const char *filename, const unsigned char *data, size_t len,
                        char doc_id[MFX_ID_MAX], int *pages, enum mfx_err *err, char **msg);
+/* The fax outcome that matches the last mfx_document_store refusal
+ * (document_unsupported, document_encrypted, document_too_many_pages,
+ * document_unreadable), for documents fetched from a URL. */
+enum mfx_err mfx_document_refusal_outcome(void);
 /* The document object, or NULL if env_id has none with this id. */
 json_object *mfx_document_json(const char *env_id, const char *doc_id);
 /* Path, page count and type of a document (path and ct owned by the

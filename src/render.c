@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0
  *
- * render.c: see render.h. A child is started with
+ * render.c: see render.h. A child is started (posix_spawn) with
  *   fd 3 = the document (memfd), fd 4 = the output (memfd), stdout = a pipe
  * and runs `mintfax-render --in /proc/self/fd/3 --out-fd 4 ...`, which sets
  * its own rlimits before touching the input and prints one JSON line. The
@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 #define RESULT_MAX 4096
 
@@ -132,8 +135,8 @@ static void finish(struct job *j)
         }
     } else if (o && json_object_object_get_ex(o, "error", &v)) {
         r.error = json_object_get_string(v);
-        r.subcode = r.error;
-        json_object *m;
+        json_object *m, *reason;
+        r.subcode = json_object_object_get_ex(o, "reason", &reason) ? json_object_get_string(reason) : r.error;
         r.message = json_object_object_get_ex(o, "message", &m) ? json_object_get_string(m) : NULL;
     } else {
         r.error = "document_unreadable";
@@ -202,21 +205,20 @@ static void spawn(struct job *j)
     argv[a++] = (char *)"4";
     for (int i = 0; i < j->nopts; i++) argv[a++] = j->argv_opts[i];
     argv[a] = NULL;
-    pid_t pid = fork();
-    if (pid == 0) {
-        /* Child: fds 3 and 4, stdout to the pipe, nothing else open. */
-        dup2(in_fd, 3);
-        dup2(j->out_fd, 4);
-        dup2(pfd[1], 1);
-        int devnull = open("/dev/null", O_RDWR);
-        if (devnull >= 0) {
-            dup2(devnull, 0);
-            dup2(devnull, 2);
-        }
-        for (int fd = 5; fd < 1024; fd++) close(fd);
-        execv(program, argv);
-        _exit(127);
-    }
+    /* posix_spawn (vfork underneath): no copy of the daemon's page tables,
+     * which matters for a large process and under ASan. */
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, in_fd, 3);
+    posix_spawn_file_actions_adddup2(&fa, j->out_fd, 4);
+    posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 5);
+    pid_t pid = -1;
+    int src = posix_spawn(&pid, program, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (src != 0) pid = -1;
     close(in_fd);
     close(pfd[1]);
     if (pid < 0) {

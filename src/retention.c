@@ -143,14 +143,17 @@ int mfx_retention_purge(const char *fax_id, const char *actor, const char *reaso
 
 int mfx_retention_sweep(void)
 {
-    struct envr { char id[MFX_ID_MAX]; int64_t cutoff; };
+    struct envr { char id[MFX_ID_MAX]; int64_t cutoff, doc_cutoff; };
     GArray *envs = g_array_new(FALSE, TRUE, sizeof(struct envr));
     int64_t now = mfx_now_ms();
-    sqlite3_stmt *st = mfx_stmt("SELECT id, retention_days FROM environments WHERE retention = 'standard'");
+    /* zero_footprint purges at once what ended before the switch to it. */
+    sqlite3_stmt *st = mfx_stmt("SELECT id, retention_days, retention FROM environments");
     while (sqlite3_step(st) == SQLITE_ROW) {
         struct envr e;
         snprintf(e.id, sizeof e.id, "%s", mfx_col_text(st, 0));
-        e.cutoff = now - (int64_t)(sqlite3_column_int64(st, 1) * mfx_cfg.retention_day_seconds * 1000);
+        /* Uploads no fax used yet keep retention_days in both modes. */
+        e.doc_cutoff = now - (int64_t)(sqlite3_column_int64(st, 1) * mfx_cfg.retention_day_seconds * 1000);
+        e.cutoff = !strcmp(mfx_col_text(st, 2), "zero_footprint") ? now + 1 : e.doc_cutoff;
         g_array_append_val(envs, e);
     }
     mfx_stmt_done(st);
@@ -169,7 +172,7 @@ int mfx_retention_sweep(void)
         st = mfx_stmt("SELECT d.id FROM documents d WHERE d.environment_id = ? AND d.deleted_at IS NULL AND d.created_at < ?"
                       " AND NOT EXISTS (SELECT 1 FROM faxes f WHERE f.document_id = d.id AND f.purged_at IS NULL) LIMIT 1000");
         sqlite3_bind_text(st, 1, e->id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, e->cutoff);
+        sqlite3_bind_int64(st, 2, e->doc_cutoff);
         while (sqlite3_step(st) == SQLITE_ROW) g_ptr_array_add(docs, g_strdup(mfx_col_text(st, 0)));
         mfx_stmt_done(st);
         if (ids->len || docs->len) {

@@ -146,6 +146,12 @@ static void place_call(void *arg, bool committed)
 
 static void begin_attempt(struct job *j)
 {
+    if (draining) {
+        /* Stopping: no new call starts; the fax stays queued (its pages are
+         * kept) and goes out after the next start. */
+        job_remove(j);
+        return;
+    }
     if (!j->carrier) {
         mfx_job_fail(j->fax_id, MFX_E_no_route, "no_live_carrier",
                      "This installation has no live carrier configured ([carrier] live = none).");
@@ -292,7 +298,9 @@ static void on_fetched(void *arg, const struct mfx_fetch_result *r)
         } else {
             const char *sub = err == MFX_E_unsupported_media_type ? "unsupported_type"
                             : err == MFX_E_payload_too_large ? "too_large" : "unreadable";
-            mfx_job_fail(j->fax_id, MFX_E_document_unreadable, sub, msg);
+            enum mfx_err outcome = err == MFX_E_payload_too_large ? MFX_E_document_fetch_failed
+                                 : mfx_document_refusal_outcome();
+            mfx_job_fail(j->fax_id, outcome, sub, msg);
         }
         free(msg);
         job_remove(j);

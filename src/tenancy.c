@@ -7,6 +7,7 @@
 #include "config.h"
 #include "mfx.h"
 #include "tenancy.h"
+#include "audit.h"
 #include "auth.h"
 #include "ids.h"
 #include "ledger.h"
@@ -198,6 +199,13 @@ int mfx_tenancy_bootstrap(const char *data_dir, char **err)
         account_key = mfx_auth_key_create("account", NULL, NULL, "account", key_id);
     }
     int rc = mfx_workspace_create("Default workspace", &w);
+    if (rc == 0) {
+        json_object *d = json_object_new_object();
+        json_object_object_add(d, "sandbox_key", json_object_new_string(w.sandbox_key_id));
+        json_object_object_add(d, "live_key", json_object_new_string(w.live_key_id));
+        json_object_object_add(d, "first_start", json_object_new_boolean(1));
+        mfx_audit_workspace(w.id, "system", "workspace.created", w.id, d);
+    }
     char *path = mfx_asprintf("%s/initial-keys.json", data_dir);
     if (rc == 0) rc = write_keys_file(path, account_key, &w, err);
     else *err = mfx_asprintf("creating the default workspace failed: %s", sqlite3_errmsg(mfx_db()));

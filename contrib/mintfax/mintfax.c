@@ -114,6 +114,30 @@ static const struct command commands[] = {
       "                   balance.low, balance.topup)\n"
       "  --since EVT_ID   first print every event after this one\n"
       "  --json           print each event envelope as one line of JSON\n" },
+    { "audit", mfx_cmd_audit, "export [options] | verify [options] FILE",
+      "export the audit log, or check a saved copy of it",
+      "audit export [--since S] [--action A]\n"
+      "  Writes the audit log of the key's environment (GET /v1/workspace/audit)\n"
+      "  to stdout exactly as served: JSON Lines, oldest first, one entry a line.\n"
+      "  Save it as it is; verify hashes the bytes of each line.\n"
+      "    --since S    only entries after sequence number S, or at or after the\n"
+      "                 RFC 3339 time S\n"
+      "    --action A   only entries of action A (e.g. fax.deleted); such a copy\n"
+      "                 is not a whole chain and does not verify\n"
+      "\n"
+      "audit verify [--from-seq N --prev-hash H] FILE\n"
+      "  Checks a saved copy (FILE, or - for stdin) without the server: each\n"
+      "  line's hash is the hex SHA-256 of its prev_hash followed by the line up\n"
+      "  to ,\"hash\":\" with } appended; each prev_hash is the hash of the line\n"
+      "  before (64 zeros for the first); seq counts up by one from 1. Prints\n"
+      "  \"verified: N entries, last hash H\" and exits 0, or names the first\n"
+      "  broken line (line number, seq, and what is wrong: malformed line,\n"
+      "  changed entry, missing or inserted entry, wrong prev_hash) and exits 1.\n"
+      "  Entries removed from the end are not detectable from the copy alone:\n"
+      "  compare the last hash with one noted earlier. Needs no API key.\n"
+      "    --from-seq N    the copy starts at entry N (an export --since N-1)\n"
+      "    --prev-hash H   the hash of entry N-1 (the last hash of the copy\n"
+      "                    before), required with --from-seq above 1\n" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -146,8 +170,8 @@ static void print_help(FILE *f)
           "  MINTFAX_API_KEY   the API key (mfx_test_... sandbox, mfx_live_... live)\n"
           "  MINTFAX_API_URL   the server (default " DEFAULT_API_URL ")\n"
           "\n"
-          "exit status: 0 success, 1 usage or connection error (webhooks verify:\n"
-          "not verified), 2 API error, 3 fax failed (with --wait)\n", f);
+          "exit status: 0 success, 1 usage or connection error (webhooks verify,\n"
+          "audit verify: not verified), 2 API error, 3 fax failed (with --wait)\n", f);
 }
 
 /* Prints the usage and help of one command on f. Returns MFX_EXIT_OK, or

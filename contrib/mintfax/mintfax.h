@@ -5,7 +5,8 @@
  * (it includes no daemon header). mintfax.c parses the global options and
  * dispatches, commands.c implements one function per fax and balance
  * command, webhooks.c checks saved webhook requests (`webhooks verify`),
- * events.c follows the event log (`events tail`), wait.c polls a fax until it
+ * events.c follows the event log (`events tail`), audit.c exports and checks
+ * the audit log (`audit export`, `audit verify`), wait.c polls a fax until it
  * is terminal, http_client.c wraps libcurl with bounded buffers, and output.c
  * prints responses and error envelopes for people.
  */
@@ -116,6 +117,9 @@ int mfx_cmd_webhooks(struct mfx_cli *cli, int argc, char **argv);
 
 /* events.c */
 int mfx_cmd_events(struct mfx_cli *cli, int argc, char **argv);
+
+/* audit.c */
+int mfx_cmd_audit(struct mfx_cli *cli, int argc, char **argv);
 
 /* mintfax.c */
 int mfx_usage_error(const char *cmd, const char *fmt, ...)

@@ -16,6 +16,7 @@
 #include "t30_memory.h"
 
 #include <event2/event.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,10 +80,26 @@ struct call {
     double page_s;
     int pages_fd;                 /* the TIFF-F, ours to close */
     char tsi[24];
+    struct t30_run *t30;          /* while the exchange runs */
+};
+
+/* One in-memory T.30 exchange, on a thread of its own so a long document
+ * never stalls the event loop; the loop hears the end through done_ev. */
+struct t30_run {
+    struct t30_run *next;
+    struct call *c;               /* NULL once the call was cancelled */
+    pthread_t thread;
+    struct event *done_ev;
+    int tx_fd, rx_fd;             /* duplicates the run owns */
+    bool ecm;
+    char tsi[24];
+    int rc;
+    struct mfx_t30_result r;
 };
 
 static struct event_base *loop;
 static struct call *calls;
+static struct t30_run *runs;          /* exchanges in flight */
 
 static void unlink_call(struct call *c)
 {
@@ -106,6 +123,32 @@ static void arm(struct call *c, double simulated_seconds)
     evtimer_add(c->timer, &tv);
 }
 
+/* Frees the call and reports its outcome (the last thing done with it). */
+static void finish_call(struct call *c, const struct mfx_outcome *o)
+{
+    event_free(c->timer);
+    unlink_call(c);
+    if (c->pages_fd >= 0) close(c->pages_fd);
+    struct mfx_call_callbacks cb = c->cb;
+    void *ctx = c->ctx;
+    free(c);
+    cb.done(ctx, o);
+}
+
+/* Ends a delivered call with what the T.30 exchange reported. */
+static void end_delivered(struct call *c, const struct mfx_t30_result *r)
+{
+    struct mfx_outcome o;
+    memset(&o, 0, sizeof o);
+    o.error = MFX_E__COUNT;
+    o.sip_status = 200;
+    o.pages_sent = r->pages_sent;
+    o.bit_rate = r->bit_rate;
+    o.ecm = r->ecm;
+    snprintf(o.remote_csid, sizeof o.remote_csid, "%s", r->remote_ident);
+    finish_call(c, &o);
+}
+
 /* Reports the outcome and frees the call. */
 static void end(struct call *c, enum mfx_err err, int sip, const char *subcode, int pages_sent)
 {
@@ -116,37 +159,85 @@ static void end(struct call *c, enum mfx_err err, int sip, const char *subcode, 
     o.pages_sent = pages_sent;
     o.ecm = c->stage >= S_TRAINING ? c->ecm : -1;
     if (c->stage >= S_TRAINING) {
+        /* What the simulated line trained at; a real exchange overrides it. */
         o.bit_rate = 14400;
         snprintf(o.remote_csid, sizeof o.remote_csid, "MINTFAX SANDBOX");
     }
     if (subcode) snprintf(o.subcode, sizeof o.subcode, "%s", subcode);
-    event_free(c->timer);
-    unlink_call(c);
-    if (c->pages_fd >= 0) close(c->pages_fd);
-    struct mfx_call_callbacks cb = c->cb;
-    void *ctx = c->ctx;
-    free(c);
-    cb.done(ctx, &o);
+    finish_call(c, &o);
 }
 
-/* The far fax machine receives the pages: a real T.30 exchange in memory.
- * Ends the call with its outcome. */
-static void deliver(struct call *c)
+static void *t30_thread(void *arg)
 {
+    struct t30_run *run = arg;
     char tx[32], rx[32];
-    int rx_fd = memfd_create("mintfax-sandbox-rx", MFD_CLOEXEC);
-    snprintf(tx, sizeof tx, "/proc/self/fd/%d", c->pages_fd);
-    snprintf(rx, sizeof rx, "/proc/self/fd/%d", rx_fd);
-    struct mfx_t30_result r;
-    lseek(c->pages_fd, 0, SEEK_SET);
-    int rc = rx_fd >= 0 ? mfx_t30_memory_run(tx, rx, c->tsi[0] ? c->tsi : NULL, c->ecm, &r) : -1;
-    if (rx_fd >= 0) close(rx_fd);
+    snprintf(tx, sizeof tx, "/proc/self/fd/%d", run->tx_fd);
+    snprintf(rx, sizeof rx, "/proc/self/fd/%d", run->rx_fd);
+    run->rc = mfx_t30_memory_run(tx, rx, run->tsi[0] ? run->tsi : NULL, run->ecm, &run->r);
+    event_active(run->done_ev, EV_TIMEOUT, 0);
+    return NULL;
+}
+
+static void t30_release(struct t30_run *run)
+{
+    for (struct t30_run **pp = &runs; *pp; pp = &(*pp)->next)
+        if (*pp == run) {
+            *pp = run->next;
+            break;
+        }
+    pthread_join(run->thread, NULL);
+    event_free(run->done_ev);
+    close(run->tx_fd);
+    close(run->rx_fd);
+    free(run);
+}
+
+/* Back on the loop: the exchange ended; end the call with what it did. */
+static void t30_done(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd; (void)what;
+    struct t30_run *run = arg;
+    struct call *c = run->c;
+    int rc = run->rc;
+    struct mfx_t30_result r = run->r;
+    t30_release(run);
+    if (!c) return;                      /* cancelled meanwhile */
+    c->t30 = NULL;
     if (rc != 0 || r.completion != 0) {
         /* Our own pages did not go through: not something a retry fixes. */
         end(c, MFX_E_document_unreadable, 200, rc != 0 ? "t30_not_started" : "t30_failed", 0);
         return;
     }
-    end(c, MFX_E__COUNT, 200, NULL, r.pages_sent);
+    end_delivered(c, &r);
+}
+
+/* The far fax machine receives the pages: a real T.30 exchange in memory. */
+static void deliver(struct call *c)
+{
+    struct t30_run *run = calloc(1, sizeof *run);
+    if (!run) abort();
+    run->c = c;
+    run->ecm = c->ecm;
+    snprintf(run->tsi, sizeof run->tsi, "%s", c->tsi);
+    run->tx_fd = dup(c->pages_fd);
+    run->rx_fd = memfd_create("mintfax-sandbox-rx", MFD_CLOEXEC);
+    run->done_ev = event_new(loop, -1, 0, t30_done, run);
+    if (run->tx_fd < 0 || run->rx_fd < 0) {
+        if (run->tx_fd >= 0) close(run->tx_fd);
+        if (run->rx_fd >= 0) close(run->rx_fd);
+        event_free(run->done_ev);
+        free(run);
+        end(c, MFX_E_document_unreadable, 200, "t30_not_started", 0);
+        return;
+    }
+    lseek(run->tx_fd, 0, SEEK_SET);
+    c->t30 = run;
+    run->next = runs;
+    runs = run;
+    if (pthread_create(&run->thread, NULL, t30_thread, run) != 0) {
+        /* No thread: run it here. */
+        t30_thread(run);
+    }
 }
 
 static void step(evutil_socket_t fd, short what, void *arg)
@@ -196,6 +287,7 @@ static int sandbox_start(struct event_base *base, char **err)
  * recovery at the next start retries what was cut short. */
 static void sandbox_stop(void)
 {
+    while (runs) t30_release(runs);   /* waits for exchanges still running */
     while (calls) {
         struct call *c = calls;
         unlink_call(c);
@@ -243,6 +335,7 @@ static void *sandbox_send(const struct mfx_call_request *rq, const struct mfx_ca
 static void sandbox_cancel(void *handle)
 {
     struct call *c = handle;
+    if (c->t30) c->t30->c = NULL;     /* the exchange ends on its own; nobody listens */
     evtimer_del(c->timer);
     end(c, MFX_E_cancelled, c->stage == S_RINGING ? 487 : 200, "cancelled_by_request", 0);
 }

@@ -12,6 +12,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* "Other": neither paper nor ink, what antialiasing-free black text never
  * produces but photos, gradients and grey fills do. Tints lighter than
@@ -36,6 +39,24 @@ static void luma565_init(void)
     }
 }
 
+/* rev8[b]: the bits of b in reverse order (lane 0 of a mask is pixel 0,
+ * which goes to the most significant bit of a fax byte); ones8[b]: how
+ * many bits b has set. */
+static uint8_t rev8[256], ones8[256];
+
+static void rev8_init(void)
+{
+    for (unsigned v = 0; v < 256; v++) {
+        unsigned r = 0, n = 0;
+        for (int k = 0; k < 8; k++) {
+            r |= ((v >> k) & 1u) << (7 - k);
+            n += (v >> k) & 1u;
+        }
+        rev8[v] = (uint8_t)r;
+        ones8[v] = (uint8_t)n;
+    }
+}
+
 int mfx_optimize_parse(const char *name, enum mfx_optimize *out)
 {
     if (!name)
@@ -54,6 +75,7 @@ int mfx_optimize_parse(const char *name, enum mfx_optimize *out)
 int mfx_bilevel_init(struct mfx_bilevel *b, enum mfx_optimize mode, int width, int max_rows)
 {
     luma565_init();
+    rev8_init();
     memset(b, 0, sizeof *b);
     b->mode = mode;
     b->width = width;
@@ -103,29 +125,67 @@ static inline unsigned pixel(const struct mfx_raster *band, const uint8_t *row, 
     return band->format == MFX_RASTER_RGB565 ? luma565[((const uint16_t *)row)[x]] : row[x];
 }
 
-/* Thresholds eight pixels starting at x of a row that are not all white;
- * adds their "other" count to *m. Returns the packed byte. */
-static inline uint8_t pack8(const struct mfx_raster *band, const uint8_t *row, int x, unsigned *m)
+/* Luma of RGB565 x 256, from the 5- and 6-bit channels (BT.601 weights
+ * scaled to them); white is 65273, so it fits 16 bits. Thresholds in the
+ * same units: black below 128, "other" in [MID_LO, MID_HI]. */
+#define L565(r, g, b) ((r) * 633u + (g) * 607u + (b) * 239u)
+#define L_BLACK (128u << 8)
+#define L_OTHER_LO ((unsigned)MID_LO << 8)
+#define L_OTHER_HI (((unsigned)MID_HI + 1) << 8)
+
+/* pack8(fmt, row, x): thresholds the eight pixels from x of a row (not
+ * all white); returns them packed in the low byte and how many are
+ * "other" above it. */
+#if defined(__SSE2__)
+/* Eight pixels at once (SSE2 is part of every x86-64): black and "other"
+ * masks from 16-bit luma, packed with movemask. */
+static inline unsigned pack8(enum mfx_raster_format fmt, const uint8_t *row, int x)
+{
+    __m128i blk, oth;
+    if (fmt == MFX_RASTER_RGB565) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(row + 2 * x));
+        __m128i r = _mm_srli_epi16(v, 11);
+        __m128i g = _mm_and_si128(_mm_srli_epi16(v, 5), _mm_set1_epi16(63));
+        __m128i b = _mm_and_si128(v, _mm_set1_epi16(31));
+        __m128i l = _mm_add_epi16(_mm_add_epi16(_mm_mullo_epi16(r, _mm_set1_epi16(633)),
+                                                _mm_mullo_epi16(g, _mm_set1_epi16(607))),
+                                  _mm_mullo_epi16(b, _mm_set1_epi16(239)));
+        /* Unsigned compares through the signed ones: flip the top bit. */
+        __m128i sl = _mm_xor_si128(l, _mm_set1_epi16((short)0x8000));
+        blk = _mm_cmplt_epi16(sl, _mm_set1_epi16((short)(L_BLACK - 32768)));
+        oth = _mm_and_si128(_mm_cmpgt_epi16(sl, _mm_set1_epi16((short)(L_OTHER_LO - 1 - 32768))),
+                            _mm_cmplt_epi16(sl, _mm_set1_epi16((short)(L_OTHER_HI - 32768))));
+        blk = _mm_packs_epi16(blk, blk);
+        oth = _mm_packs_epi16(oth, oth);
+    } else {
+        __m128i v = _mm_loadl_epi64((const __m128i *)(const void *)(row + x));
+        __m128i sv = _mm_xor_si128(v, _mm_set1_epi8((char)0x80));
+        blk = _mm_cmplt_epi8(sv, _mm_setzero_si128());
+        oth = _mm_and_si128(_mm_cmpgt_epi8(sv, _mm_set1_epi8((char)(MID_LO - 1 - 128))),
+                            _mm_cmplt_epi8(sv, _mm_set1_epi8((char)(MID_HI + 1 - 128))));
+    }
+    return rev8[(unsigned)_mm_movemask_epi8(blk) & 0xFFu] |
+           (unsigned)ones8[(unsigned)_mm_movemask_epi8(oth) & 0xFFu] << 8;
+}
+#else
+/* Eight pixels, one at a time, with the same arithmetic as the SSE2 path. */
+static inline unsigned pack8(enum mfx_raster_format fmt, const uint8_t *row, int x)
 {
     unsigned byte = 0, mid = 0;
-    if (band->format == MFX_RASTER_RGB565) {
-        const uint16_t *px = (const uint16_t *)row + x;
-        for (int k = 0; k < 8; k++) {
-            unsigned l = luma565[px[k]];
-            byte = (byte << 1) | (l < 128);
-            mid += l - MID_LO <= MID_HI - MID_LO;
+    for (int k = 0; k < 8; k++) {
+        unsigned l;
+        if (fmt == MFX_RASTER_RGB565) {
+            unsigned v = ((const uint16_t *)(const void *)row)[x + k];
+            l = L565(v >> 11, (v >> 5) & 63, v & 31);
+        } else {
+            l = (unsigned)row[x + k] << 8 | 0x80;
         }
-    } else {
-        const uint8_t *px = row + x;
-        for (int k = 0; k < 8; k++) {
-            unsigned l = px[k];
-            byte = (byte << 1) | (l < 128);
-            mid += l - MID_LO <= MID_HI - MID_LO;
-        }
+        byte = (byte << 1) | (l < L_BLACK);
+        mid += l >= L_OTHER_LO && l < L_OTHER_HI;
     }
-    *m += mid;
-    return (uint8_t)byte;
+    return byte | mid << 8;
 }
+#endif
 
 /* Loads the 64-bit word i of a row (no alignment assumed). */
 static inline uint64_t word(const uint8_t *row, int i)
@@ -135,15 +195,16 @@ static inline uint64_t word(const uint8_t *row, int i)
     return v;
 }
 
-/* Thresholds rows [y0, y0 + rows) of the band at 50 % into bits; with mid
- * non-NULL, also counts each tile's "other" pixels into mid. White is all
- * bits set in both layouts, so a tile of 32 white pixels is found with a
- * few 64-bit ANDs (8 words in RGB565, 4 in grey) and skipped. */
-static void scan(const struct mfx_bilevel *b, const struct mfx_raster *band, int y0, int rows,
-                 uint8_t *bits, size_t stride, uint16_t *mid)
+/* Thresholds rows [y0, y0 + rows) of the band (in format fmt, a constant
+ * in each caller below, so the compiler makes one loop per format) at 50 %
+ * into bits; with mid non-NULL, also counts each tile's "other" pixels into
+ * mid. White is all bits set in both layouts, so a tile of 32 white pixels
+ * is found with a few 64-bit ANDs and skipped. */
+static inline void scan_fmt(enum mfx_raster_format fmt, int w, const struct mfx_raster *band, int y0,
+                            int rows, uint8_t *bits, size_t stride, uint16_t *mid)
 {
-    const int T = MFX_BILEVEL_TILE, w = b->width;
-    const int wpg = band->format == MFX_RASTER_RGB565 ? 2 : 1;   /* words per 8 pixels */
+    const int T = MFX_BILEVEL_TILE;
+    const int wpg = fmt == MFX_RASTER_RGB565 ? 2 : 1;   /* words per 8 pixels */
     const uint64_t ones = ~(uint64_t)0;
     for (int y = y0; y < y0 + rows; y++) {
         const uint8_t *row = band->data + (size_t)y * band->stride;
@@ -162,7 +223,9 @@ static void scan(const struct mfx_bilevel *b, const struct mfx_raster *band, int
             for (int g = 0; g < T; g += 8) {
                 int gi = (x + g) / 8 * wpg;
                 uint64_t g8 = wpg == 2 ? word(row, gi) & word(row, gi + 1) : word(row, gi);
-                out[(x + g) / 8] = g8 == ones ? 0 : pack8(band, row, x + g, &m);
+                unsigned r = g8 == ones ? 0 : pack8(fmt, row, x + g);
+                out[(x + g) / 8] = (uint8_t)r;
+                m += r >> 8;
             }
             if (mid)
                 mid[x / T] += (uint16_t)m;
@@ -180,6 +243,15 @@ static void scan(const struct mfx_bilevel *b, const struct mfx_raster *band, int
                 mid[x / T] += (uint16_t)m;
         }
     }
+}
+
+static void scan(const struct mfx_bilevel *b, const struct mfx_raster *band, int y0, int rows,
+                 uint8_t *bits, size_t stride, uint16_t *mid)
+{
+    if (band->format == MFX_RASTER_RGB565)
+        scan_fmt(MFX_RASTER_RGB565, b->width, band, y0, rows, bits, stride, mid);
+    else
+        scan_fmt(MFX_RASTER_GREY8, b->width, band, y0, rows, bits, stride, mid);
 }
 
 /* Grey values of pixels [x0, x1) of row y, into b->grey[x0..x1). */

@@ -33,6 +33,7 @@ static char tracked_dir[PATH_MAX];
 static volatile sig_atomic_t tracked_count;
 static volatile sig_atomic_t current_page;
 static double limit_cpu, limit_wall;
+static volatile sig_atomic_t reported;
 
 int mfx_guard_asan(void) { return MFX_ASAN; }
 
@@ -57,6 +58,12 @@ void mfx_guard_track_dir(const char *dir, int count)
 }
 
 void mfx_guard_set_page(int page) { current_page = page; }
+
+void mfx_guard_done(void)
+{
+    reported = 1;
+    alarm(0);
+}
 
 /* Appends the decimal form of v to buf at *pos (async-signal-safe). */
 static void put_num(char *buf, size_t cap, size_t *pos, long v)
@@ -101,6 +108,8 @@ static void cleanup_tracked(void)
 static void on_fatal(int sig)
 {
     cleanup_tracked();
+    if (reported)
+        _exit(3);
     char line[512];
     size_t pos = 0;
     const size_t cap = sizeof line;

@@ -36,6 +36,10 @@ void mfx_guard_track_dir(const char *dir, int count);
 /* The page being rendered (1-based), for the failure line. */
 void mfx_guard_set_page(int page);
 
+/* The result line has been printed: a fatal signal from now on (a library
+ * destructor at exit) must not print a second one. Also cancels the alarm. */
+void mfx_guard_done(void);
+
 /* 1 when built with AddressSanitizer, which cannot run under RLIMIT_AS. */
 int mfx_guard_asan(void);
 

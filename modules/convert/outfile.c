@@ -34,9 +34,10 @@ static int given_fd(const char *path)
     return *end || end == path + 3 || fd < 0 || fd > 1023 ? -1 : (int)fd;
 }
 
-int mfx_outfile_create(struct mfx_outfile *of, const char *path)
+int mfx_outfile_create(struct mfx_outfile *of, const char *path, int durable)
 {
     of->fd = -1;
+    of->durable = durable;
     of->tmp_path = NULL;
     int gfd = given_fd(path);
     if (gfd >= 0) {
@@ -109,7 +110,7 @@ int mfx_outfile_commit(struct mfx_outfile *of)
         of->path = NULL;
         return 0;
     }
-    if (fsync(of->fd) < 0) {
+    if (of->durable && fsync(of->fd) < 0) {
         e = errno;
         goto out;
     }
@@ -146,7 +147,8 @@ int mfx_outfile_commit(struct mfx_outfile *of)
         }
         free(tmp);
     }
-    sync_dir(of->path);
+    if (of->durable)
+        sync_dir(of->path);
     rc = 0;
 out:
     close(of->fd);

@@ -201,7 +201,7 @@ int mfx_render_document(const struct mfx_render_opts *o, struct mfx_render_resul
     if (tallest < 0 || alloc_buffers(&s, tallest, err) < 0)
         goto out;
 
-    if (mfx_outfile_create(&s.out, o->out_path) < 0) {
+    if (mfx_outfile_create(&s.out, o->out_path, o->durable) < 0) {
         mfx_render_fail(err, MFX_RENDER_UNREADABLE, "write", "cannot create %s: %s", o->out_path,
                         strerror(errno));
         goto out;

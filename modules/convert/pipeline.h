@@ -32,6 +32,7 @@ struct mfx_render_opts {
     double max_page_inches;
     uint64_t max_output;                /* bytes of TIFF */
     double max_image_pixels;            /* decoded pixels per raster page */
+    int durable;                        /* fsync the TIFF before it is named */
 };
 
 struct mfx_render_result {

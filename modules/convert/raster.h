@@ -26,6 +26,7 @@ struct mfx_raster {
     int cap_rows;           /* rows the buffer can hold */
     size_t stride;          /* bytes per row (a multiple of 4) */
     unsigned char *data;    /* owned; freed by mfx_raster_release */
+    size_t mapped;          /* bytes mmap'd for data, or 0 (malloc'd) */
 };
 
 /* Allocates a width x rows buffer in format; returns 0, or -1 when the

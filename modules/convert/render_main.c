@@ -51,7 +51,8 @@ static const char usage_text[] =
     "  --max-output BYTES                     largest TIFF (100M)\n"
     "  --max-page-inches N                    longest page after fitting (40)\n"
     "  --max-image-pixels N                   largest raster page (150000000)\n"
-    "  --preview-dir DIR                      also write DIR/page-N.png\n";
+    "  --preview-dir DIR                      also write DIR/page-N.png\n"
+    "  --no-fsync                             name the TIFF without fsync (the caller syncs)\n";
 
 /* Writes s as a JSON string (quotes included). */
 static void json_string(FILE *f, const char *s)
@@ -168,10 +169,11 @@ int main(int argc, char **argv)
     const char *in = NULL, *out = NULL, *res_name = "fine", *paper_name = "letter",
                *opt_name = "auto", *enc_name = "g4", *cover_arg = NULL, *preview_dir = NULL;
     double max_pages = 200, cpu = 60, max_page_in = MFX_PAGE_MAX_INCHES_DEFAULT, max_px = 150e6;
+    int durable = 1;
     uint64_t max_mem = 1ull << 30, max_out = 100ull << 20;
 
     enum { O_IN = 1, O_OUT, O_RES, O_PAPER, O_OPT, O_ENC, O_MAXP, O_COVER, O_CPU, O_MEM, O_OUTMAX,
-           O_PREVIEW, O_PAGEIN, O_PIXELS, O_HELP, O_OUTFD };
+           O_PREVIEW, O_PAGEIN, O_PIXELS, O_HELP, O_OUTFD, O_NOSYNC };
     char out_fd_path[32];
     static const struct option longopts[] = {
         { "in", required_argument, NULL, O_IN },
@@ -189,6 +191,7 @@ int main(int argc, char **argv)
         { "preview-dir", required_argument, NULL, O_PREVIEW },
         { "max-page-inches", required_argument, NULL, O_PAGEIN },
         { "max-image-pixels", required_argument, NULL, O_PIXELS },
+        { "no-fsync", no_argument, NULL, O_NOSYNC },
         { "help", no_argument, NULL, O_HELP },
         { NULL, 0, NULL, 0 },
     };
@@ -237,6 +240,7 @@ int main(int argc, char **argv)
             if (parse_positive(optarg, &max_px) < 0)
                 return usage_error("--max-image-pixels must be a positive number");
             break;
+        case O_NOSYNC: durable = 0; break;
         case O_HELP:
             fputs(usage_text, stdout);
             return 0;
@@ -277,6 +281,7 @@ int main(int argc, char **argv)
     o.max_page_inches = max_page_in;
     o.max_output = max_out;
     o.max_image_pixels = max_px;
+    o.durable = durable;
 
     /* Limits before the document is touched (the cover JSON is ours). */
     struct mfx_guard_limits lim = { cpu, max_mem, max_out, 4 * cpu + 10 };
@@ -317,6 +322,7 @@ int main(int argc, char **argv)
             printf(",\"page\":%d", err.page);
         fputs("}\n", stdout);
         fflush(stdout);
+        mfx_guard_done();
         return EXIT_RENDER_FAILED;
     }
     printf("{\"ok\":true,\"pages\":%d,\"width\":%d,\"resolution\":\"%s\",\"encoding\":\"%s\","
@@ -324,5 +330,6 @@ int main(int argc, char **argv)
            res.pages, MFX_FAX_WIDTH, o.fmt->name, enc_name, (unsigned long long)res.bytes, res.type,
            o.cover ? "true" : "false", now_ms() - t0);
     fflush(stdout);
+    mfx_guard_done();
     return 0;
 }

@@ -112,12 +112,23 @@ static const struct code vcode[7] = {
 
 /* ---- Bit writer ------------------------------------------------------------ */
 
+/* The writer's state is a small struct kept in the caller's frame and
+ * passed to inline functions, so the compiler holds it in registers; room
+ * for a whole row is reserved before the row is coded (reserve()), so
+ * put() never checks capacity. */
 struct bitw {
-    struct mfx_t4_out *out;
     uint64_t acc;
-    int nacc;       /* bits in acc not yet written */
-    int failed;
+    int nacc;       /* bits in acc not yet stored */
+    uint8_t *p;     /* where the next 32 bits go */
 };
+
+/* Most bits one row can take: every change costs at most a horizontal
+ * code with two runs (3 + 2 x 25 bits, long runs included), plus an EOL and
+ * fill bits; then a margin. */
+static size_t row_bound(int width)
+{
+    return ((size_t)width + 2) * 53 / 8 + 64;
+}
 
 static int grow(struct mfx_t4_out *o, size_t need)
 {
@@ -136,49 +147,51 @@ static int grow(struct mfx_t4_out *o, size_t need)
     return 0;
 }
 
+/* Makes room for `bytes` more after what w has written; returns 0 or -1
+ * (past out->max). Updates w->p when the buffer moves. */
+static int reserve(struct mfx_t4_out *o, struct bitw *w, size_t bytes)
+{
+    size_t used = (size_t)(w->p - o->data);
+    if (used + bytes + 8 <= o->cap)
+        return 0;
+    size_t need = used + bytes + 8;
+    if (need > o->max)
+        need = o->max;      /* grow as far as allowed; the caller checks the end */
+    if (need <= o->cap || grow(o, need) < 0)
+        return -1;
+    w->p = o->data + used;
+    return 0;
+}
+
 static inline void put(struct bitw *w, unsigned bits, int len)
 {
     w->acc = (w->acc << len) | bits;
     w->nacc += len;
     if (w->nacc >= 32) {
-        struct mfx_t4_out *o = w->out;
-        if (o->len + 4 > o->cap && grow(o, o->len + 4) < 0) {
-            w->failed = 1;
-            w->nacc -= 32;
-            return;
-        }
-        uint32_t v = (uint32_t)(w->acc >> (w->nacc - 32));
-        o->data[o->len++] = (uint8_t)(v >> 24);
-        o->data[o->len++] = (uint8_t)(v >> 16);
-        o->data[o->len++] = (uint8_t)(v >> 8);
-        o->data[o->len++] = (uint8_t)v;
+        uint32_t v = __builtin_bswap32((uint32_t)(w->acc >> (w->nacc - 32)));
+        memcpy(w->p, &v, 4);
+        w->p += 4;
         w->nacc -= 32;
     }
 }
 
 static inline void putc_(struct bitw *w, struct code c) { put(w, c.bits, c.len); }
 
-/* Pads with zero bits to a byte boundary and writes what is left. */
+/* Pads with zero bits to a byte boundary and stores what is left. */
 static void flush(struct bitw *w)
 {
-    int pad = (8 - (w->nacc & 7)) & 7;
-    put(w, 0, pad);
-    struct mfx_t4_out *o = w->out;
+    put(w, 0, (8 - (w->nacc & 7)) & 7);
     while (w->nacc > 0) {
-        if (o->len + 1 > o->cap && grow(o, o->len + 1) < 0) {
-            w->failed = 1;
-            return;
-        }
-        o->data[o->len++] = (uint8_t)(w->acc >> (w->nacc - 8));
+        *w->p++ = (uint8_t)(w->acc >> (w->nacc - 8));
         w->nacc -= 8;
     }
 }
 
-/* Bits written so far, modulo 8. */
-static inline int bitpos(const struct bitw *w) { return (int)((w->out->len * 8 + (size_t)w->nacc) & 7); }
+/* Bits written so far, modulo 8 (the 32-bit stores keep bytes whole). */
+static inline int bitpos(const struct bitw *w) { return w->nacc & 7; }
 
 /* A run of len pixels of one colour: make-up codes, then a terminating code. */
-static void put_run(struct bitw *w, int len, int black)
+static inline void put_run(struct bitw *w, int len, int black)
 {
     while (len >= 2560 + 64) {
         putc_(w, xm[12]);
@@ -235,7 +248,7 @@ static int find_changes(const uint8_t *row, int width, int *c)
 /* ---- Row coders ---------------------------------------------------------------- */
 
 /* One-dimensional (MH) coding of a row from its changes (T.4 §4.1). */
-static void code_1d(struct bitw *w, const int *c, int n, int width)
+static inline void code_1d(struct bitw *w, const int *c, int n, int width)
 {
     int pos = 0;
     for (int i = 0; i <= n; i++) {
@@ -247,7 +260,7 @@ static void code_1d(struct bitw *w, const int *c, int n, int width)
 
 /* Two-dimensional coding of a row (cur) against the row above (ref),
  * following the flow of T.4 Figure 7 / T.6 §2.2. */
-static void code_2d(struct bitw *w, const int *ref, const int *cur, int width)
+static inline void code_2d(struct bitw *w, const int *ref, const int *cur, int width)
 {
     int a0 = -1, color = 0, ci = 0, ri = 0;
     for (;;) {
@@ -298,13 +311,30 @@ int mfx_t4_encode(const uint8_t *bits, size_t stride, int width, int rows,
     int *cur = malloc(((size_t)width + 4) * sizeof *cur);
     if (!ref || !cur)
         goto out;
-    struct bitw w = { out, 0, 0, 0 };
+    if (!out->data && grow(out, out->max < 65536 ? out->max : 65536) < 0)
+        goto out;
+    struct bitw w = { 0, 0, out->data + out->len };
+    const size_t bound = row_bound(width);
     /* The row above the first is white (T.6 §2.2.1). */
     ref[0] = ref[1] = ref[2] = width;
     if (k < 1)
         k = 1;
-    for (int y = 0; y < rows && !w.failed; y++) {
-        int n = find_changes(bits + (size_t)y * stride, width, cur);
+    int nref = 0;
+    for (int y = 0; y < rows; y++) {
+        if (reserve(out, &w, bound) < 0)
+            goto out;
+        const uint8_t *row = bits + (size_t)y * stride;
+        int two_d = coding == MFX_T4_G4 || y % k != 0;
+        if (two_d && y > 0 && !memcmp(row, row - stride, (size_t)(width + 7) / 8)) {
+            /* The same as the row above (blank rows, vertical strokes):
+             * every change is V0, and so is the end of the row. */
+            if (coding != MFX_T4_G4)
+                put_eol(&w, 0);
+            for (int left = nref + 1; left > 0; left -= 32)
+                put(&w, left >= 32 ? 0xFFFFFFFFu : (1u << left) - 1, left >= 32 ? 32 : left);
+            continue;       /* ref (and nref) stay as they are */
+        }
+        int n = find_changes(row, width, cur);
         if (coding == MFX_T4_G4) {
             code_2d(&w, ref, cur, width);
         } else if (y % k == 0) {
@@ -317,7 +347,10 @@ int mfx_t4_encode(const uint8_t *bits, size_t stride, int width, int rows,
         int *t = ref;
         ref = cur;
         cur = t;
+        nref = n;
     }
+    if (reserve(out, &w, 64) < 0)
+        goto out;
     if (coding == MFX_T4_G4) {
         put(&w, CODE_EOL);      /* EOFB: two EOLs (T.6 §2.4) */
         put(&w, CODE_EOL);
@@ -328,7 +361,8 @@ int mfx_t4_encode(const uint8_t *bits, size_t stride, int width, int rows,
         }
     }
     flush(&w);
-    rc = w.failed ? -1 : 0;
+    out->len = (size_t)(w.p - out->data);
+    rc = out->len <= out->max ? 0 : -1;
 out:
     free(ref);
     free(cur);

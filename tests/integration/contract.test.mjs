@@ -12,6 +12,13 @@
 // operation is also called without a key (401) and with the wrong kind of
 // key (403), and those error bodies are validated against the Error schema.
 //
+// Binary answers (the fax's TIFF, its PNG page previews) are checked by
+// their signatures; JSON Lines (the audit log) line by line against the
+// schema of its items, and its hash chain is recomputed. The renderer runs
+// through a wrapper ([render] program) that holds back documents carrying a
+// marker for a few seconds, so a fax whose pages are not rendered yet (409)
+// can be shown reliably.
+//
 // Webhooks: the daemon may deliver to loopback (MINTFAX_WEBHOOKS_ALLOW_PRIVATE)
 // and example URLs under https://hooks.acme-clinic.test are replaced by a
 // loopback receiver's, so endpoints created from the examples really receive
@@ -21,18 +28,25 @@
 // Environment: MINTFAXD (the daemon), MFX_SRCDIR (the source tree).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { api, srcDir, startDaemon, waitFor } from './lib/daemon.mjs';
+import { api, daemonPath, srcDir, startDaemon, waitFor } from './lib/daemon.mjs';
 import { makePdf } from './lib/pdf.mjs';
 import { EVENT_TYPES, startReceiver } from './lib/receiver.mjs';
 
 const specPath = path.join(srcDir, 'docs', 'openapi.yaml');
 const spec = YAML.parse(fs.readFileSync(specPath, 'utf8'));
 const pdf = makePdf({ pages: 1, text: 'mintfax contract test' });
+// Documents with this text render SLOW_RENDER_S seconds late (see before()).
+const SLOW_MARKER = 'mintfax-slow-render';
+const SLOW_RENDER_S = 4;
+const TIFF_LE = Buffer.from('II*\0', 'latin1');
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 // ---------------------------------------------------------------------------
 // The spec: $ref resolution for non-schema components, and Ajv for schemas.
@@ -126,17 +140,36 @@ for (const [p, item] of Object.entries(spec.paths)) {
 
 let d;        // the daemon
 let receiver; // the loopback webhook receiver (answers 204)
+let tmp;      // the render wrapper's directory
 const fx = {};   // fixtures made so far, by name
 const mediaType = (ct) => (ct || '').split(';')[0].trim().toLowerCase();
 
+/** The renderer the daemon would find itself: beside it, or in the build tree. */
+function realRenderer() {
+    const dir = path.dirname(daemonPath);
+    const found = [path.join(dir, 'mintfax-render'), path.join(dir, '..', 'modules', 'convert', 'mintfax-render')]
+        .find((p) => { try { fs.accessSync(p, fs.constants.X_OK); return true; } catch { return false; } });
+    assert.ok(found, `no mintfax-render beside ${daemonPath} or in ../modules/convert`);
+    return path.resolve(found);
+}
+
 before(async () => {
     receiver = await startReceiver();
+    // [render] program: a wrapper that holds back documents carrying
+    // SLOW_MARKER (the renderer reads its input at /proc/self/fd/3), then
+    // runs the real renderer with the same arguments and descriptors.
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mintfax-contract-'));
+    const wrapper = path.join(tmp, 'slow-render');
+    fs.writeFileSync(wrapper, '#!/bin/sh\n' +
+        `if grep -q '${SLOW_MARKER}' /proc/self/fd/3 2>/dev/null; then sleep ${SLOW_RENDER_S}; fi\n` +
+        `exec '${realRenderer()}' "$@"\n`, { mode: 0o755 });
     d = await startDaemon({
         env: {
             MINTFAX_SANDBOX_TIME_SCALE: '0.001',
             MINTFAX_RATELIMIT_POLL_INTERVAL: '0',
             MINTFAX_RATELIMIT_REQUESTS: '100000',
             MINTFAX_WEBHOOKS_ALLOW_PRIVATE: 'true',
+            MINTFAX_RENDER_PROGRAM: wrapper,
         },
     });
 });
@@ -144,6 +177,7 @@ before(async () => {
 after(async () => {
     if (d) await d.stop();
     if (receiver) await receiver.close();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
 const keyFor = (scheme) => ({ environmentKey: d.keys.sandbox_key, accountKey: d.keys.account_key }[scheme]);
@@ -157,9 +191,9 @@ function expectCreated(res, what) {
     return res.body;
 }
 
-async function uploadDocument() {
+async function uploadDocument(bytes = pdf) {
     const form = new FormData();
-    form.append('file', new Blob([pdf], { type: 'application/pdf' }), 'contract.pdf');
+    form.append('file', new Blob([bytes], { type: 'application/pdf' }), 'contract.pdf');
     return expectCreated(await call(d.keys.sandbox_key, 'POST', '/v1/documents', form), 'a document').id;
 }
 async function createFax(body) {
@@ -172,6 +206,22 @@ async function getFax(id) {
     return res.body;
 }
 const terminal = (f) => f.status === 'delivered' || f.status === 'failed';
+async function waitDelivered(id) {
+    const f = await waitFor(async () => { const x = await getFax(id); return terminal(x) && x; },
+        { timeoutMs: 20000, what: `fax ${id} to be terminal` });
+    assert.equal(f.status, 'delivered', `fax ${id}: ${f.error_code} ${f.error_message}`);
+    return id;
+}
+/** The files under dir (recursively) named name. */
+function filesNamed(dir, name) {
+    const out = [];
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) out.push(...filesNamed(p, name));
+        else if (e.name === name) out.push(p);
+    }
+    return out;
+}
 
 const makers = {
     doc: uploadDocument,
@@ -181,8 +231,25 @@ const makers = {
     // A terminal fax (bad_destination fails at once) with a document of its
     // own, since deleting it deletes its document.
     terminalFax: async () => {
-        const id = await createFax({ to: '+15005550005', retries: 0, document_id: await uploadDocument() });
+        fx.terminalFaxDoc = await uploadDocument();
+        const id = await createFax({ to: '+15005550005', retries: 0, document_id: fx.terminalFaxDoc });
         await waitFor(async () => terminal(await getFax(id)), { timeoutMs: 20000, what: `fax ${id} to fail` });
+        return id;
+    },
+    slowDoc: () => uploadDocument(makePdf({ pages: 1, text: SLOW_MARKER })),
+    // The example fax, once its pages are rendered (and it was delivered).
+    renderedFax: async () => waitDelivered(await fixture('fax')),
+    // Two pages, its own document; delivered.
+    twoPageFax: async () => waitDelivered(await createFax({ to: '+15005550001',
+        document_id: await uploadDocument(makePdf({ pages: 2, text: 'mintfax contract pages' })) })),
+    // Delivered, then a byte of its sealed page file flipped on disk.
+    damagedFax: async () => {
+        const id = await waitDelivered(await createFax({ to: '+15005550001', document_id: await uploadDocument() }));
+        const files = filesNamed(d.dataDir, id);
+        assert.equal(files.length, 1, `one stored file named ${id} under ${d.dataDir}: ${files.join(', ')}`);
+        const bytes = fs.readFileSync(files[0]);
+        bytes[bytes.length >> 1] ^= 0x01;
+        fs.writeFileSync(files[0], bytes);
         return id;
     },
     event: async () => {
@@ -243,6 +310,8 @@ const EXAMPLE_HOOKS = 'https://hooks.acme-clinic.test';
 const faxFor = {
     cancelFax: 'cancellableFax',
     deleteFax: 'terminalFax',
+    getFaxImage: 'renderedFax',
+    getFaxPage: 'renderedFax',
 };
 const webhookFor = {
     deleteWebhookEndpoint: 'deletableWebhook',
@@ -363,9 +432,44 @@ function checkResponse(o, res, expected) {
     if (type === 'application/json') {
         assertSchema(media.schema, res.body, `${where} body`);
         if (res.status >= 400) assert.equal(res.body.request_id, xr, `${where}: request_id differs from X-Request-Id`);
+    } else if (type === 'application/jsonl') {
+        // The schema describes the lines as an array (OpenAPI 3.2's reading
+        // of sequential media types).
+        assertSchema(media.schema, jsonLines(res.text, where), `${where} lines`);
     } else {
         assert.ok(res.bytes.length > 0, `${where}: empty ${type} body`);
     }
+}
+
+/** The JSON values of a JSON Lines body (every line ends in \n). */
+function jsonLines(text, where) {
+    if (text === '') return [];
+    assert.ok(text.endsWith('\n'), `${where}: the last line does not end in \\n`);
+    return text.slice(0, -1).split('\n').map((line, i) => {
+        try {
+            return JSON.parse(line);
+        } catch (err) {
+            return assert.fail(`${where}: line ${i + 1} is not JSON (${err.message}): ${line.slice(0, 200)}`);
+        }
+    });
+}
+
+/** Checks an audit log export's hash chain from its text; returns the lines. */
+function checkAuditChain(text, { prevHash = '0'.repeat(64), firstSeq = 1 } = {}) {
+    const lines = text === '' ? [] : text.slice(0, -1).split('\n');
+    let prev = prevHash;
+    lines.forEach((line, i) => {
+        const cut = line.lastIndexOf(',"hash":"');
+        assert.ok(cut > 0, `audit line ${i + 1} has no hash`);
+        const entry = JSON.parse(line);
+        assert.equal(entry.seq, firstSeq + i, `audit line ${i + 1}: seq`);
+        assert.equal(entry.prev_hash, prev, `audit line ${i + 1}: prev_hash is the previous line's hash`);
+        const hash = crypto.createHash('sha256').update(prev).update(`${line.slice(0, cut)}}`).digest('hex');
+        assert.equal(entry.hash, hash, `audit line ${i + 1}: hash = SHA-256(prev_hash + the line up to ,"hash":" + "}")`);
+        assert.ok(line.endsWith(`,"hash":"${hash}"}`), `audit line ${i + 1}: the hash ends the line`);
+        prev = hash;
+    });
+    return lines.map((l) => JSON.parse(l));
 }
 
 /** Sends o's example requests and checks each answer; returns the answers. */
@@ -510,10 +614,27 @@ const extra = {
     },
     async deleteFax(o, [{ res }]) {
         assert.ok(terminal(res.body));
+        assert.equal(res.body.purged, true, 'the answer is the purged fax');
         const image = operations.find((x) => x.id === 'getFaxImage');
         const gone = await call(d.keys.sandbox_key, 'GET', `/v1/faxes/${res.body.id}/image`);
         checkResponse(image, gone, 410);
         assert.equal(gone.body.error, 'gone');
+        const page = operations.find((x) => x.id === 'getFaxPage');
+        const pageGone = await call(d.keys.sandbox_key, 'GET', `/v1/faxes/${res.body.id}/pages/1.png`);
+        checkResponse(page, pageGone, 410);
+        assert.equal(pageGone.body.error, 'gone');
+        const resend = operations.find((x) => x.id === 'resendFax');
+        const again = await call(d.keys.sandbox_key, 'POST', `/v1/faxes/${res.body.id}/resend`);
+        checkResponse(resend, again, 410);
+        // Its document (no other fax used it) is deleted too.
+        const docOp = operations.find((x) => x.id === 'getDocument');
+        const doc = await call(d.keys.sandbox_key, 'GET', `/v1/documents/${fx.terminalFaxDoc}`);
+        checkResponse(docOp, doc, 200);
+        assert.equal(doc.body.deleted, true, 'the document of the purged fax is deleted');
+        // Deleting it again answers the same record.
+        const twice = await call(d.keys.sandbox_key, 'DELETE', `/v1/faxes/${res.body.id}`);
+        checkResponse(o, twice, 200);
+        assert.equal(twice.body.purged_at, res.body.purged_at);
         // Only terminal faxes: a fax still retrying is refused (then cancelled).
         const busy = await createFax({ to: '+15005550002', retries: 10, document_id: await uploadDocument() });
         const early = await call(d.keys.sandbox_key, 'DELETE', `/v1/faxes/${busy}`);
@@ -522,7 +643,64 @@ const extra = {
         await call(d.keys.sandbox_key, 'POST', `/v1/faxes/${busy}/cancel`);
     },
     async getFaxImage(o, [{ res }]) {
-        assert.ok(res.bytes.subarray(0, 5).toString('latin1') === '%PDF-', 'the image of a PDF fax is the PDF as stored');
+        const key = d.keys.sandbox_key;
+        assert.ok(res.bytes.subarray(0, 4).equals(TIFF_LE), `a little-endian TIFF: ${res.bytes.subarray(0, 8).toString('hex')}`);
+        assert.equal(res.headers.get('content-disposition'), `inline; filename="${fx.renderedFax}.tif"`);
+        // The older path answers the same.
+        const alias = await call(key, 'GET', `/v1/fax/${fx.renderedFax}/image`);
+        assert.equal(alias.status, 200);
+        assert.ok(alias.bytes.equals(res.bytes), 'GET /v1/fax/{fax_id}/image is the same file');
+        // Pages not rendered yet: a document the render wrapper holds back.
+        const slow = await createFax({ to: '+15005550001', document_id: await fixture('slowDoc') });
+        const early = await call(key, 'GET', `/v1/faxes/${slow}/image`);
+        checkResponse(o, early, 409);
+        assert.equal(early.body.error, 'invalid_state');
+        const page = operations.find((x) => x.id === 'getFaxPage');
+        const earlyPage = await call(key, 'GET', `/v1/faxes/${slow}/pages/1.png`);
+        checkResponse(page, earlyPage, 409);
+        assert.equal(earlyPage.body.error, 'invalid_state');
+        await call(key, 'POST', `/v1/faxes/${slow}/cancel`);
+        // A page file changed on disk is refused, never served.
+        const damaged = await fixture('damagedFax');
+        const bad = await call(key, 'GET', `/v1/faxes/${damaged}/image`);
+        checkResponse(o, bad, 500);
+        assert.equal(bad.body.error, 'data_integrity_failed');
+        const badPage = await call(key, 'GET', `/v1/faxes/${damaged}/pages/1.png`);
+        checkResponse(page, badPage, 500);
+        assert.equal(badPage.body.error, 'data_integrity_failed');
+        // Unknown fax.
+        const none = await call(key, 'GET', '/v1/faxes/fax_01HZZZZZZZZZZZZZZZZZZZZZZZ/image');
+        checkResponse(o, none, 404);
+        assert.equal(none.body.error, 'not_found');
+    },
+    async getFaxPage(o, [{ res }]) {
+        const key = d.keys.sandbox_key;
+        const png = (r, what) => {
+            assert.ok(r.bytes.subarray(0, 8).equals(PNG_SIGNATURE), `${what}: the PNG signature: ${r.bytes.subarray(0, 8).toString('hex')}`);
+            assert.equal(r.bytes.subarray(12, 16).toString('latin1'), 'IHDR', `${what}: IHDR first`);
+            assert.equal(r.bytes.readUInt32BE(16), 1728, `${what}: 1728 pixels wide`);
+            assert.equal(r.bytes[24], 1, `${what}: 1 bit per pixel`);
+            assert.equal(r.bytes[25], 0, `${what}: greyscale`);
+            return r.bytes.readUInt32BE(20);
+        };
+        const height = png(res, 'page 1');
+        assert.ok(height > 1900 && height < 2400, `a letter page at about 196 rows per inch, not ${height}`);
+        // Every page of a two-page fax, then one past the end.
+        const two = await fixture('twoPageFax');
+        for (const n of [1, 2]) {
+            const r = await call(key, 'GET', `/v1/faxes/${two}/pages/${n}.png`);
+            checkResponse(o, r, 200);
+            png(r, `page ${n} of 2`);
+        }
+        const past = await call(key, 'GET', `/v1/faxes/${two}/pages/3.png`);
+        checkResponse(o, past, 404);
+        assert.equal(past.body.error, 'not_found');
+        // Segments that are not <n>.png.
+        for (const seg of ['0.png', '01.png', '1', 'one.png', '1.PNG', '1.png.png']) {
+            const r = await call(key, 'GET', `/v1/faxes/${two}/pages/${seg}`);
+            checkResponse(o, r, 404);
+            assert.equal(r.body.error, 'route_not_found', seg);
+        }
     },
     async createDocument(o, [{ res }]) {
         fx.doc ??= res.body.id;
@@ -542,6 +720,8 @@ const extra = {
     },
     async revokeWorkspaceKey(o, [{ res }]) {
         assert.ok(res.body.revoked_at, 'revoked_at is set');
+        const list = await call(d.keys.account_key, 'GET', `/v1/workspaces/${d.keys.workspace_id}/keys?per_page=100`);
+        assert.equal(list.body.data.find((k) => k.id === res.body.id)?.revoked_at, res.body.revoked_at, 'the list shows the revocation');
         assert.ok(!('key' in res.body), 'the secret is never shown again');
         if (fx.apiKeySecret && res.body.id === fx.apiKey) {
             const balance = operations.find((x) => x.id === 'getBalance');
@@ -570,6 +750,89 @@ const extra = {
     },
     async getCurrentWorkspace(o, [{ res }]) {
         assert.equal(res.body.id, d.keys.workspace_id);
+    },
+    async signBaa(o, [{ req, res }]) {
+        const key = d.keys.sandbox_key;
+        assert.equal(res.body.signer, req.body.signer_name);
+        for (const f of ['signer_title', 'organization', 'version']) assert.equal(res.body[f], req.body[f], f);
+        const ws = operations.find((x) => x.id === 'getCurrentWorkspace');
+        // The whole workspace signed: its live key sees it too.
+        for (const k of [key, d.keys.live_key]) {
+            const got = await call(k, 'GET', '/v1/workspace');
+            checkResponse(ws, got, 200);
+            const { object, ...baa } = res.body;
+            assert.equal(object, 'baa');
+            assert.deepEqual(got.body.baa, baa, 'GET /v1/workspace shows the signature');
+        }
+        const audit = await call(key, 'GET', '/v1/workspace/audit?action=baa.signed');
+        assert.equal(audit.status, 200, audit.text);
+        const entries = jsonLines(audit.text, 'audit');
+        assert.ok(entries.length >= 1 && entries.at(-1).details.signer === req.body.signer_name, 'baa.signed is in the audit log');
+        // Every field is required; no others.
+        for (const body of [{ ...req.body, signer_name: '' }, { ...req.body, version: undefined }, { ...req.body, colour: 'red' }]) {
+            const bad = await call(key, 'POST', o.path, JSON.parse(JSON.stringify(body)));
+            checkResponse(o, bad, 422);
+            assert.equal(bad.body.error, 'validation_failed');
+        }
+    },
+    async exportAuditLog(o, [{ res }]) {
+        const key = d.keys.sandbox_key;
+        assert.equal(mediaType(res.contentType), 'application/jsonl');
+        const all = await call(key, 'GET', '/v1/workspace/audit');
+        checkResponse(o, all, 200);
+        const entries = checkAuditChain(all.text);
+        const actions = new Set(entries.map((e) => e.action));
+        for (const a of ['fax.created', 'fax.cancelled', 'fax.deleted', 'settings.updated', 'baa.signed', 'balance.topup',
+            'webhook_endpoint.created', 'webhook_endpoint.updated', 'webhook_endpoint.deleted', 'webhook_endpoint.secret_rotated']) {
+            assert.ok(actions.has(a), `the operations above left a ${a} entry`);
+        }
+        assert.ok(entries.every((e) => e.actor === 'system' || e.actor.startsWith('key_')), 'actors are key ids or system');
+        assert.ok(!all.text.includes(d.keys.sandbox_key) && !all.text.includes(d.keys.account_key), 'no key in the log');
+        // The example's limit takes the oldest entries.
+        assert.deepEqual(jsonLines(res.text, 'limited').map((e) => e.seq), entries.slice(0, 1000).map((e) => e.seq));
+        // since=N: the entries after N, a chain that continues from entry N.
+        const n = Math.floor(entries.length / 2);
+        const tail = await call(key, 'GET', `/v1/workspace/audit?since=${n}`);
+        checkResponse(o, tail, 200);
+        checkAuditChain(tail.text, { prevHash: entries[n - 1].hash, firstSeq: n + 1 });
+        // since=<time>: at or after it.
+        const t = entries[n].at;
+        const later = await call(key, 'GET', `/v1/workspace/audit?since=${encodeURIComponent(t)}`);
+        checkResponse(o, later, 200);
+        assert.ok(jsonLines(later.text, 'since time').every((e) => e.at >= t) && later.text.includes(`"seq":${entries[n].seq},`));
+        const created = await call(key, 'GET', '/v1/workspace/audit?action=fax.created&limit=2');
+        checkResponse(o, created, 200);
+        const c = jsonLines(created.text, 'action');
+        assert.equal(c.length, 2);
+        assert.ok(c.every((e) => e.action === 'fax.created'), 'action filter');
+        const none = await call(key, 'GET', '/v1/workspace/audit?action=no.such.action');
+        checkResponse(o, none, 200);
+        assert.equal(none.text, '', 'nothing to return is an empty body');
+        for (const q of ['since=yesterday', 'limit=0', 'limit=100001']) {
+            const bad = await call(key, 'GET', `/v1/workspace/audit?${q}`);
+            checkResponse(o, bad, 422);
+            assert.equal(bad.body.error, 'validation_failed', q);
+        }
+        // Each environment has its own chain: the live one starts at 1.
+        const live = await call(d.keys.live_key, 'GET', '/v1/workspace/audit');
+        checkResponse(o, live, 200);
+        checkAuditChain(live.text);
+    },
+    async listWorkspaceKeys(o, [{ res }]) {
+        const ids = res.body.data.map((k) => k.id);
+        assert.deepEqual(ids, [...ids].sort().reverse(), 'newest first');
+        const sandbox = res.body.data.find((k) => k.environment === 'sandbox' && k.last_used_at);
+        assert.ok(sandbox, 'the sandbox key in use has last_used_at');
+        assert.ok(!JSON.stringify(res.body).includes(d.keys.sandbox_key), 'no secret is listed');
+        const apiKey = await fixture('apiKey');
+        assert.ok(ids.includes(apiKey), 'a key made with POST is listed');
+        const page = await call(d.keys.account_key, 'GET', `${o.path.replace('{workspace_id}', d.keys.workspace_id)}?per_page=1`);
+        checkResponse(o, page, 200);
+        assert.equal(page.body.data.length, 1);
+        assert.equal(page.body.has_more, true);
+        const unknown = await call(d.keys.account_key, 'GET', '/v1/workspaces/ws_01HZZZZZZZZZZZZZZZZZZZZZZZ/keys');
+        checkResponse(o, unknown, 404);
+        assert.equal(unknown.body.error, 'not_found');
     },
     async getOpenApiSpec(o, [{ res }]) {
         assert.deepEqual(YAML.parse(res.text), spec, 'GET /v1/openapi.yaml serves docs/openapi.yaml');

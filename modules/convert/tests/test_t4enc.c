@@ -185,6 +185,22 @@ static int edges_both(void)
     return 0;
 }
 
+static int repeated_rows(void)
+{
+    /* Runs of identical rows take the encoder's shortcut (all V0): they
+     * must decode the same in G4 and in G3, where 1-D rows break them. */
+    uint8_t *p = page_random(40, 5, 50);
+    uint8_t *page = malloc((size_t)400 * STRIDE);
+    for (int y = 0; y < 400; y++)
+        memcpy(page + (size_t)y * STRIDE, p + (size_t)(y / 10) * STRIDE, STRIDE);
+    TAP_CHECK(roundtrip(page, 400, MFX_T4_G4, 0) == 0);
+    TAP_CHECK(roundtrip(page, 400, MFX_T4_G3_2D, 4) == 0);
+    TAP_CHECK(roundtrip(page, 400, MFX_T4_G3_2D, 2) == 0);
+    free(page);
+    free(p);
+    return 0;
+}
+
 static int white_page_small(void)
 {
     /* A white fine page codes to a few bytes per row (V0 per row in G4). */
@@ -216,6 +232,7 @@ static const struct tap_case cases[] = {
     { "g4: random pages decode", g4_random },
     { "g3 2-D: random pages, K=2 and K=4, decode", g3_random },
     { "vertical and pass modes, all-black rows", edges_both },
+    { "repeated rows (the V0 shortcut)", repeated_rows },
     { "a white page is tiny", white_page_small },
     { "the output cap is enforced", output_cap },
 };
