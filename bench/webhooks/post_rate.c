@@ -416,7 +416,8 @@ static void usage(void)
     fprintf(stderr,
             "usage: post-rate --url http://HOST:PORT/PATH --rate N --body 'JSON with {k}' [--duration S]\n"
             "                 [--first K] [--connections N] [--header 'Name: value {k}']...\n"
-            "                 [--key TEXT] [--dump FILE]\n");
+            "                 [--drain S] [--key TEXT] [--dump FILE]\n"
+            "(--drain: how long to wait for answers after the last request is due, default 5 s)\n");
     exit(2);
 }
 
@@ -437,6 +438,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--rate")) g->rate = atof(argv[++i]);
         else if (!strcmp(a, "--duration")) g->duration = atof(argv[++i]);
         else if (!strcmp(a, "--first")) g->first = atoll(argv[++i]);
+        else if (!strcmp(a, "--drain")) g->drain = atof(argv[++i]);
         else if (!strcmp(a, "--connections")) g->nconns = atoi(argv[++i]);
         else if (!strcmp(a, "--body")) g->body_tmpl = argv[++i];
         else if (!strcmp(a, "--key")) g->key = argv[++i];
@@ -445,6 +447,7 @@ int main(int argc, char **argv)
         else usage();
     }
     if (!url || !g->body_tmpl || g->rate <= 0 || g->rate > 1e6 || g->duration <= 0 || g->duration > 600 ||
+        g->drain < 0 || g->drain > 600 ||
         g->nconns < 1 || g->nconns > MAX_CONNS)
         usage();
     parse_url(g, url);

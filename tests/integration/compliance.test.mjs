@@ -5,9 +5,11 @@
 // terminal event and its webhook reduced), a byte scan of the whole data dir
 // that finds no copy of a purged fax's document or tags, standard retention
 // on a scaled clock (faxes and unused uploads swept, counts in the audit
-// log), DELETE /v1/faxes/{id}, encryption at rest (no plaintext on disk, a
-// flipped byte fails closed, master-key rotation keeps old documents
-// readable), the audit hash chain (verified here, filters, no secrets, an
+// log), DELETE /v1/faxes/{id}, encryption at rest (documents and rendered
+// TIFF-F pages sealed, no plaintext on disk, a flipped byte fails closed: a
+// changed pages file makes /image 500, a changed document makes a fax that
+// still has to render it fail; master-key rotation keeps old pages and
+// documents readable), the audit hash chain (verified here, filters, no secrets, an
 // edited entry stops the next start), the BAA and the live-fax refusal, key
 // last_used_at and revocation, and finally a grep of every daemon's stderr
 // for secrets, tags, document text and unmasked phone numbers.
@@ -167,10 +169,104 @@ function allFiles(dir) {
     return out;
 }
 
-/** The files under dir whose bytes contain needle (utf-8), as relative paths. */
+/** The files under dir whose bytes contain needle (a string, as utf-8, or a Buffer), as relative paths. */
 function filesContaining(dir, needle) {
-    const n = Buffer.from(needle, 'utf8');
+    const n = Buffer.isBuffer(needle) ? needle : Buffer.from(needle, 'utf8');
     return allFiles(dir).filter(([, b]) => b.includes(n)).map(([p]) => path.relative(dir, p));
+}
+
+/** Where a fax's sealed pages and a document's sealed file live. */
+const pagesFileOf = (dm, envId, faxId) => path.join(dm.dataDir, 'pages', envId, faxId);
+const docFileOf = (dm, envId, docId) => path.join(dm.dataDir, 'documents', envId, docId);
+
+const sha256 = (b) => crypto.createHash('sha256').update(b).digest('hex');
+const MFXE1 = Buffer.from('MFXE\x01', 'latin1');
+const TIFF_LE = Buffer.from('II*\0', 'latin1');
+const PNG_SIG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const SEAL_OVERHEAD = 5 + 12 + 16;   // "MFXE" 0x01, nonce, tag
+
+/** A few 48-byte pieces of a plaintext (start, middle, end): what a leaked copy would contain. */
+function piecesOf(buf) {
+    const n = Math.min(48, buf.length);
+    const mid = Math.max(0, Math.floor(buf.length / 2) - 24);
+    return [buf.subarray(0, n), buf.subarray(mid, mid + n), buf.subarray(buf.length - n)];
+}
+
+/**
+ * Checks a sealed file on disk against its plaintext: the MFXE v1 header (so
+ * no "II*" TIFF or "%PDF" header at offset 0), header + nonce + ciphertext +
+ * tag in length, no piece of the plaintext anywhere in it, private mode.
+ * Returns its bytes.
+ */
+function assertSealed(file, plain, what) {
+    assert.ok(fs.existsSync(file), `${what}: ${file} exists`);
+    const b = fs.readFileSync(file);
+    assert.ok(b.subarray(0, 5).equals(MFXE1), `${what} starts with the MFXE v1 header`);
+    assert.ok(!b.subarray(0, 3).equals(Buffer.from('II*')), `${what} is not a plaintext TIFF`);
+    assert.ok(!b.includes(Buffer.from('%PDF')), `${what} holds no plaintext PDF`);
+    assert.equal(b.length, plain.length + SEAL_OVERHEAD, `${what}: header, nonce, ciphertext, tag`);
+    for (const piece of piecesOf(plain)) assert.ok(!b.includes(piece), `${what} holds no piece of the plaintext`);
+    assert.equal(fs.statSync(file).mode & 0o077, 0, `${what} is private to mintfaxd`);
+    return b;
+}
+
+/**
+ * Decodes a TIFF far enough to trust it: little-endian "II*\0", the IFD chain
+ * (no loop, inside the file), and in every IFD a width, a length, a CCITT
+ * compression (TIFF-F) and strips inside the file. Returns the page count.
+ */
+function tiffPageCount(buf, what) {
+    assert.ok(buf.length >= 8 && buf.subarray(0, 4).equals(TIFF_LE), `${what}: starts with II*\\0`);
+    const size = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8 };
+    const seen = new Set();
+    let pages = 0;
+    for (let off = buf.readUInt32LE(4); off !== 0;) {
+        assert.ok(!seen.has(off), `${what}: IFD loop at ${off}`);
+        assert.ok(off + 2 <= buf.length, `${what}: IFD offset ${off} past the end (${buf.length})`);
+        seen.add(off);
+        const n = buf.readUInt16LE(off);
+        assert.ok(off + 2 + n * 12 + 4 <= buf.length, `${what}: IFD at ${off} runs past the end`);
+        const tags = {};
+        for (let i = 0; i < n; i++) {
+            const e = off + 2 + i * 12;
+            const type = buf.readUInt16LE(e + 2), count = buf.readUInt32LE(e + 4);
+            const at = (size[type] || 1) * count <= 4 ? e + 8 : buf.readUInt32LE(e + 8);
+            assert.ok(at + (size[type] || 1) * count <= buf.length, `${what}: tag ${buf.readUInt16LE(e)} inside the file`);
+            const vals = [];
+            for (let k = 0; k < count && (type === 3 || type === 4); k++) {
+                vals.push(type === 3 ? buf.readUInt16LE(at + 2 * k) : buf.readUInt32LE(at + 4 * k));
+            }
+            tags[buf.readUInt16LE(e)] = vals;
+        }
+        pages++;
+        const p = `${what}: page ${pages}`;
+        assert.ok(tags[256]?.[0] > 0 && tags[257]?.[0] > 0, `${p} has a width and a length`);
+        assert.ok([3, 4].includes(tags[259]?.[0]), `${p}: CCITT G3/G4 compression (got ${tags[259]})`);
+        const offs = tags[273] || [], counts = tags[279] || [];
+        assert.ok(offs.length > 0 && offs.length === counts.length, `${p} has strips`);
+        offs.forEach((o, k) => assert.ok(counts[k] > 0 && o + counts[k] <= buf.length, `${p}: strip ${k} inside the file`));
+        off = buf.readUInt32LE(off + 2 + n * 12);
+        assert.ok(pages <= 10000, `${what}: too many IFDs`);
+    }
+    return pages;
+}
+
+/** Checks an answer of GET /v1/faxes/{id}/image: 200 image/tiff with `pages` pages; returns the TIFF bytes. */
+function assertTiffImage(r, pages, what) {
+    assert.equal(r.status, 200, `${what}: ${r.text.slice(0, 200)}`);
+    assert.match(r.contentType, /^image\/tiff/, `${what}: content type`);
+    assert.equal(tiffPageCount(r.bytes, what), pages, `${what}: the IFD chain has the fax's page count`);
+    return r.bytes;
+}
+
+/** Checks GET /v1/documents/{id} against the uploaded bytes; returns it. */
+async function assertDocumentDigest(dm, key, docId, pdf, what) {
+    const g = ok(await api(dm.url, key, 'GET', `/v1/documents/${docId}`), 200, `${what}: GET /v1/documents/{id}`);
+    assert.equal(g.id, docId);
+    assert.equal(g.deleted, false, `${what}: not deleted`);
+    assert.equal(g.size, pdf.length, `${what}: size`);
+    assert.equal(g.sha256, sha256(pdf), `${what}: sha256 is the uploaded PDF's`);
+    return g;
 }
 
 function assertKeptOnly(obj, what) {
@@ -327,22 +423,25 @@ test('zero_footprint: a terminal fax keeps only its billing record, /image and /
     assert.equal(del.actor, 'system');
 });
 
-test('zero_footprint: after the purge no file under the data dir (sqlite, -wal, -shm, documents/, logs) holds the document text or the tag value', async () => {
+test('zero_footprint: after the purge no file under the data dir (sqlite, -wal, -shm, documents/, pages/, logs) holds the document text or the tag value', async () => {
     const zf = await zeroFootprintFax();
     const doc = zf.created.document_id;
     assert.ok(doc, 'the fax had a document');
+    assert.equal(zf.terminal.status, 'delivered', 'the fax was rendered and sent');
     const envId = await envIdOf(d, zf.ws.sandbox, 'sandbox');
     // The WAL checkpoint runs after the commit: give it a moment, then look.
-    await waitFor(() => !fs.existsSync(path.join(d.dataDir, 'documents', envId, doc)),
-        { timeoutMs: 3000, what: 'the document file unlinked' });
+    await waitFor(() => !fs.existsSync(docFileOf(d, envId, doc)) && !fs.existsSync(pagesFileOf(d, envId, zf.created.id)),
+        { timeoutMs: 3000, what: 'the document and pages files unlinked' });
     const files = allFiles(d.dataDir).map(([p]) => path.relative(d.dataDir, p));
     assert.ok(files.some((f) => f.endsWith('mintfax.db')), `the scan sees the database (${files.join(', ')})`);
     assert.deepEqual(filesContaining(d.dataDir, zf.marker), [], 'files holding the document marker');
     assert.deepEqual(filesContaining(d.dataDir, zf.tagValue), [], 'files holding the tag value');
     assert.deepEqual(filesContaining(d.dataDir, zf.number), [], 'files holding the phone number');
     assert.deepEqual(filesContaining(d.dataDir, zf.idem), [], 'files holding the Idempotency-Key');
+    for (const piece of piecesOf(zf.pdf)) assert.deepEqual(filesContaining(d.dataDir, piece), [], 'files holding a piece of the PDF');
     const g = ok(await api(d.url, zf.ws.sandbox, 'GET', `/v1/documents/${doc}`), 200, 'GET /v1/documents/{id}');
     assert.equal(g.deleted, true, 'the document shows deleted');
+    assert.equal(g.sha256, '', 'a deleted document keeps no digest');
 });
 
 test('zero_footprint: failed and cancelled faxes are purged the moment they end too', async () => {
@@ -366,12 +465,17 @@ test('zero_footprint: failed and cancelled faxes are purged the moment they end 
     assert.equal(c.error_code, 'cancelled');
     await assertPurgedViaApi(d, ws.sandbox, busy.id, { tagValue, number: '+15005550002' });
     assert.deepEqual(filesContaining(d.dataDir, tagValue), [], 'files holding the tag value');
+    const envId = await envIdOf(d, ws.sandbox, 'sandbox');
+    for (const f of [failed, busy]) {
+        await waitFor(() => !fs.existsSync(pagesFileOf(d, envId, f.id)) && !fs.existsSync(docFileOf(d, envId, f.document_id)),
+            { timeoutMs: 3000, what: `the pages and document files of ${f.id} unlinked` });
+    }
 });
 
 // ---------------------------------------------------------------------------
 // DELETE /v1/faxes/{id}, with the positive control of the scan
 
-test('standard retention: a terminal fax\'s document is stored encrypted (no plaintext in the data dir), the file exists and /image returns the exact bytes; DELETE /v1/faxes/{id} then purges it and no copy remains', async () => {
+test('standard retention: a terminal fax\'s document and rendered pages are stored sealed (no plaintext in the data dir), the document\'s digest is the upload\'s and /image returns the pages as a TIFF; DELETE /v1/faxes/{id} then purges both and no copy remains', async () => {
     const ws = await newWorkspace();
     const envId = await envIdOf(d, ws.sandbox, 'sandbox');
     const marker = uniq('DELMARKER');
@@ -387,13 +491,24 @@ test('standard retention: a terminal fax\'s document is stored encrypted (no pla
     assert.equal(fax.purged, undefined, 'not purged');
 
     // Positive control: the bytes are there, just not in the clear.
-    const docFile = path.join(d.dataDir, 'documents', envId, fax.document_id);
+    const docFile = docFileOf(d, envId, fax.document_id);
+    const pagesFile = pagesFileOf(d, envId, fax.id);
     assert.ok(fs.existsSync(docFile), `the document file ${docFile} exists`);
-    const img = await api(d.url, ws.sandbox, 'GET', `/v1/faxes/${fax.id}/image`);
-    assert.equal(img.status, 200, `GET /image: ${img.text.slice(0, 200)}`);
-    assert.ok(img.bytes.equals(pdf), 'GET /image returns the exact PDF bytes');
+    assert.ok(fs.existsSync(pagesFile), `the pages file ${pagesFile} exists`);
+    await assertDocumentDigest(d, ws.sandbox, fax.document_id, pdf, 'the fax\'s document');
+    const sealedDoc = assertSealed(docFile, pdf, 'the document file');
+    assert.equal(fax.pages, 2, 'the fax has the PDF\'s two pages');
+    const tiff = assertTiffImage(await api(d.url, ws.sandbox, 'GET', `/v1/faxes/${fax.id}/image`), fax.pages, 'GET /image');
+    const sealedPages = assertSealed(pagesFile, tiff, 'the pages file');
     assert.deepEqual(filesContaining(d.dataDir, marker), [], 'no file holds the document text (encrypted at rest)');
+    for (const piece of [...piecesOf(pdf), ...piecesOf(tiff)]) {
+        assert.deepEqual(filesContaining(d.dataDir, piece), [], 'no file holds a piece of the PDF or of the TIFF (encrypted at rest)');
+    }
     assert.ok(filesContaining(d.dataDir, tagValue).length > 0, 'the scan does find the tag value before the purge (the scanner works)');
+    const rel = (f) => path.relative(d.dataDir, f);
+    const docTag = sealedDoc.subarray(-16), pagesTag = sealedPages.subarray(-16);
+    assert.deepEqual(filesContaining(d.dataDir, docTag), [rel(docFile)], 'the scan finds the sealed document (documents/ is scanned)');
+    assert.deepEqual(filesContaining(d.dataDir, pagesTag), [rel(pagesFile)], 'the scan finds the sealed pages (pages/ is scanned)');
 
     const del = await api(d.url, ws.sandbox, 'DELETE', `/v1/faxes/${fax.id}`);
     ok(del, 200, 'DELETE /v1/faxes/{id}');
@@ -405,7 +520,16 @@ test('standard retention: a terminal fax\'s document is stored encrypted (no pla
     const again = await api(d.url, ws.sandbox, 'DELETE', `/v1/faxes/${fax.id}`);
     assert.equal(again.status, 200, `a second DELETE is harmless: ${again.text.slice(0, 200)}`);
 
-    await waitFor(() => !fs.existsSync(docFile), { timeoutMs: 3000, what: 'the document file unlinked' });
+    await waitFor(() => !fs.existsSync(docFile) && !fs.existsSync(pagesFile),
+        { timeoutMs: 3000, what: 'the document and pages files unlinked' });
+    assert.deepEqual(filesContaining(d.dataDir, docTag), [], 'files holding the sealed document after DELETE');
+    assert.deepEqual(filesContaining(d.dataDir, pagesTag), [], 'files holding the sealed pages after DELETE');
+    for (const piece of [...piecesOf(pdf), ...piecesOf(tiff)]) {
+        assert.deepEqual(filesContaining(d.dataDir, piece), [], 'files holding a piece of the PDF or the TIFF after DELETE');
+    }
+    const gd = ok(await api(d.url, ws.sandbox, 'GET', `/v1/documents/${fax.document_id}`), 200, 'GET /v1/documents/{id}');
+    assert.equal(gd.deleted, true, 'the document shows deleted');
+    assert.equal(gd.sha256, '', 'a deleted document keeps no digest');
     assert.deepEqual(filesContaining(d.dataDir, marker), [], 'files holding the document marker after DELETE');
     assert.deepEqual(filesContaining(d.dataDir, tagValue), [], 'files holding the tag value after DELETE');
     assert.deepEqual(filesContaining(d.dataDir, number), [], 'files holding the number after DELETE');
@@ -419,14 +543,25 @@ test('standard retention: a terminal fax\'s document is stored encrypted (no pla
 
 test('DELETE /v1/faxes/{id} of a fax still on its way is 409 invalid_state and changes nothing', async () => {
     const ws = await newWorkspace();
+    const envId = await envIdOf(d, ws.sandbox, 'sandbox');
     const busy = await sendFaxOk(d, ws.sandbox, { to: '+15005550002', pdf: makePdf({ text: 'busy' }), extra: { retries: 10 } });
+    // Its pages are rendered before the first call; wait for them so that there is something to keep.
+    const first = await waitFor(async () => {
+        const i = await api(d.url, ws.sandbox, 'GET', `/v1/faxes/${busy.id}/image`);
+        if (i.status === 409) return null;
+        return i;
+    }, { timeoutMs: 5000, intervalMs: 20, what: 'the busy fax\'s pages rendered' });
+    const tiff = assertTiffImage(first, 1, 'GET /image of the busy fax');
     const r = await api(d.url, ws.sandbox, 'DELETE', `/v1/faxes/${busy.id}`);
     assertEnvelope(r, 409, 'invalid_state', 'DELETE of a non-terminal fax');
     const g = ok(await api(d.url, ws.sandbox, 'GET', `/v1/faxes/${busy.id}`), 200, 'GET');
     assert.equal(g.purged, undefined, 'not purged');
     assert.equal(g.to, '+15005550002', 'the fax is whole');
+    assert.ok(!TERMINAL.has(g.status), `still on its way (${g.status})`);
     const img = await api(d.url, ws.sandbox, 'GET', `/v1/faxes/${busy.id}/image`);
-    assert.equal(img.status, 200, 'its image is still there');
+    assert.ok(assertTiffImage(img, 1, 'its image is still there').equals(tiff), 'the same pages');
+    assert.ok(fs.existsSync(pagesFileOf(d, envId, busy.id)), 'the pages file is still there');
+    assert.ok(fs.existsSync(docFileOf(d, envId, busy.document_id)), 'the document file is still there');
     ok(await api(d.url, ws.sandbox, 'POST', `/v1/faxes/${busy.id}/cancel`), 200, 'cancel');
 });
 
@@ -437,7 +572,7 @@ test('DELETE /v1/faxes/{id} of one of two faxes sharing an uploaded document kee
     phi.add(marker);
     const pdf = makePdf({ text: marker });
     const doc = await uploadDocument(d, ws.sandbox, pdf);
-    const file = path.join(d.dataDir, 'documents', envId, doc.id);
+    const file = docFileOf(d, envId, doc.id);
     const mk = async () => {
         const to = randomNumber();
         numbers.add(to);
@@ -445,14 +580,19 @@ test('DELETE /v1/faxes/{id} of one of two faxes sharing an uploaded document kee
         return waitTerminal(d, ws.sandbox, f.id);
     };
     const [a, b] = [await mk(), await mk()];
+    assert.ok(fs.existsSync(pagesFileOf(d, envId, a.id)) && fs.existsSync(pagesFileOf(d, envId, b.id)), 'each fax has its pages file');
     ok(await api(d.url, ws.sandbox, 'DELETE', `/v1/faxes/${a.id}`), 200, 'DELETE the first');
+    await waitFor(() => !fs.existsSync(pagesFileOf(d, envId, a.id)), { timeoutMs: 3000, what: 'the first fax\'s pages unlinked' });
     assert.ok(fs.existsSync(file), 'the document stays while another fax uses it');
-    const img = await api(d.url, ws.sandbox, 'GET', `/v1/faxes/${b.id}/image`);
-    assert.ok(img.status === 200 && img.bytes.equals(pdf), `the other fax's image still works (${img.status})`);
-    assert.equal(ok(await api(d.url, ws.sandbox, 'GET', `/v1/documents/${doc.id}`), 200, 'GET doc').deleted, false);
+    assert.ok(fs.existsSync(pagesFileOf(d, envId, b.id)), 'the other fax\'s pages stay');
+    assertTiffImage(await api(d.url, ws.sandbox, 'GET', `/v1/faxes/${b.id}/image`), b.pages, 'the other fax\'s image still works');
+    await assertDocumentDigest(d, ws.sandbox, doc.id, pdf, 'the shared document');
     ok(await api(d.url, ws.sandbox, 'DELETE', `/v1/faxes/${b.id}`), 200, 'DELETE the second');
-    await waitFor(() => !fs.existsSync(file), { timeoutMs: 3000, what: 'the shared document unlinked' });
-    assert.equal(ok(await api(d.url, ws.sandbox, 'GET', `/v1/documents/${doc.id}`), 200, 'GET doc').deleted, true);
+    await waitFor(() => !fs.existsSync(file) && !fs.existsSync(pagesFileOf(d, envId, b.id)),
+        { timeoutMs: 3000, what: 'the shared document and the second fax\'s pages unlinked' });
+    const gd = ok(await api(d.url, ws.sandbox, 'GET', `/v1/documents/${doc.id}`), 200, 'GET doc');
+    assert.equal(gd.deleted, true);
+    assert.equal(gd.sha256, '', 'a deleted document keeps no digest');
     const { entries } = await auditLog(d, ws.sandbox, '?action=fax.deleted');
     assert.deepEqual(entries.map((e) => [e.target, e.details.document_removed]), [[a.id, false], [b.id, true]],
         'fax.deleted entries say whether the document went');
@@ -472,7 +612,7 @@ test('standard retention (retention_days 1, a day = 0.5 s): the sweeper purges a
     const unusedMarker = uniq('UNUSED');
     phi.add(unusedMarker);
     const unused = await uploadDocument(r, ws.sandbox, makePdf({ text: unusedMarker }));
-    const unusedFile = path.join(r.dataDir, 'documents', envId, unused.id);
+    const unusedFile = docFileOf(r, envId, unused.id);
     assert.ok(fs.existsSync(unusedFile), 'the upload is stored');
 
     const marker = uniq('RETMARKER');
@@ -484,7 +624,8 @@ test('standard retention (retention_days 1, a day = 0.5 s): the sweeper purges a
     const term = await waitTerminal(r, ws.sandbox, created.id);
     assert.equal(term.status, 'delivered');
     const completed = Date.parse(term.completed_at);
-    const docFile = path.join(r.dataDir, 'documents', envId, term.document_id);
+    const docFile = docFileOf(r, envId, term.document_id);
+    const pagesFile = pagesFileOf(r, envId, term.id);
 
     // Not before the retention day is over...
     if (Date.now() < completed + 350) {
@@ -502,8 +643,8 @@ test('standard retention (retention_days 1, a day = 0.5 s): the sweeper purges a
     assert.ok(after <= 1500, `purged ${after} ms after completion: within a day plus a sweep interval or so`);
     await assertPurgedViaApi(r, ws.sandbox, created.id, { tagValue, number });
 
-    await waitFor(() => !fs.existsSync(docFile) && !fs.existsSync(unusedFile),
-        { timeoutMs: 3000, what: 'both document files unlinked' });
+    await waitFor(() => !fs.existsSync(docFile) && !fs.existsSync(unusedFile) && !fs.existsSync(pagesFile),
+        { timeoutMs: 3000, what: 'both document files and the pages file unlinked' });
     const ud = ok(await api(r.url, ws.sandbox, 'GET', `/v1/documents/${unused.id}`), 200, 'GET unused document');
     assert.equal(ud.deleted, true, 'the unused upload shows deleted');
     for (const needle of [marker, tagValue, unusedMarker, number]) {
@@ -529,41 +670,67 @@ test('standard retention (retention_days 1, a day = 0.5 s): the sweeper purges a
 // ---------------------------------------------------------------------------
 // Encryption at rest
 
-test('encryption at rest: stored documents are sealed, a flipped byte or a swapped file fails closed with 500 data_integrity_failed, and rotate-master-key keeps old documents readable', async () => {
+test('encryption at rest: stored documents and rendered pages are sealed; a flipped byte or a swapped pages file makes /image 500 data_integrity_failed, a flipped or swapped document makes a new fax fail document_integrity_failed; rotate-master-key keeps old pages and documents readable', async () => {
     const dir = await newDir();
     let e = await launch({}, { dataDir: dir });
-    const envId = await envIdOf(e, e.keys.sandbox_key, 'sandbox');
+    const key = e.keys.sandbox_key;
+    const envId = await envIdOf(e, key, 'sandbox');
     const pdfs = ['A', 'B', 'C'].map((x) => makePdf({ pages: 1, text: uniq(`ENC${x}`) }));
     const faxes = [];
     for (const pdf of pdfs) {
-        const f = await sendFaxOk(e, e.keys.sandbox_key, { to: randomNumber(), pdf });
-        faxes.push(await waitTerminal(e, e.keys.sandbox_key, f.id));
+        const f = await sendFaxOk(e, key, { to: randomNumber(), pdf });
+        faxes.push(await waitTerminal(e, key, f.id));
     }
-    const files = faxes.map((f) => path.join(dir, 'documents', envId, f.document_id));
-    const sealed = files.map((f) => fs.readFileSync(f));
-    sealed.forEach((b, i) => {
-        assert.ok(!b.includes(Buffer.from('%PDF')), `document ${i} on disk is not the plaintext`);
-        assert.ok(b.subarray(0, 5).equals(Buffer.from('MFXE\x01', 'latin1')), `document ${i} starts with the MFXE v1 header`);
-        assert.equal(b.length, pdfs[i].length + 5 + 12 + 16, `document ${i}: header, nonce, ciphertext, tag`);
-        assert.equal(fs.statSync(files[i]).mode & 0o077, 0, `document ${i} is private to mintfaxd`);
-    });
+    faxes.forEach((f, i) => assert.equal(f.status, 'delivered', `fax ${i} delivered`));
+    const docFiles = faxes.map((f) => docFileOf(e, envId, f.document_id));
+    const pagesFiles = faxes.map((f) => pagesFileOf(e, envId, f.id));
+    const tiffs = [];
+    for (const [i, f] of faxes.entries()) {
+        await assertDocumentDigest(e, key, f.document_id, pdfs[i], `document ${i}`);
+        tiffs.push(assertTiffImage(await api(e.url, key, 'GET', `/v1/faxes/${f.id}/image`), f.pages, `GET /image of fax ${i}`));
+    }
+    const sealedDocs = docFiles.map((f, i) => assertSealed(f, pdfs[i], `document file ${i}`));
+    const sealedPages = pagesFiles.map((f, i) => assertSealed(f, tiffs[i], `pages file ${i}`));
     const keyFile = path.join(dir, 'master.key');
     assert.equal(fs.statSync(keyFile).mode & 0o777, 0o600, 'master.key is 0600');
 
-    // A flipped byte in the ciphertext of A.
-    const flipped = Buffer.from(sealed[0]);
+    // A flipped byte in the ciphertext of A's pages.
+    const flipped = Buffer.from(sealedPages[0]);
     flipped[40] ^= 0x01;
-    fs.writeFileSync(files[0], flipped);
-    const bad = await api(e.url, e.keys.sandbox_key, 'GET', `/v1/faxes/${faxes[0].id}/image`);
-    assertEnvelope(bad, 500, 'data_integrity_failed', 'GET /image of a tampered file');
-    assert.ok(!bad.bytes.includes(Buffer.from('%PDF')), 'no plaintext in the error');
-    // B's sealed file in C's place: the document id is bound in (aad).
-    fs.writeFileSync(files[2], sealed[1]);
-    const swapped = await api(e.url, e.keys.sandbox_key, 'GET', `/v1/faxes/${faxes[2].id}/image`);
-    assertEnvelope(swapped, 500, 'data_integrity_failed', 'GET /image of another document\'s sealed file');
-    const good = await api(e.url, e.keys.sandbox_key, 'GET', `/v1/faxes/${faxes[1].id}/image`);
-    assert.equal(good.status, 200);
-    assert.ok(good.bytes.equals(pdfs[1]), 'an untouched document still decrypts');
+    fs.writeFileSync(pagesFiles[0], flipped);
+    const bad = await api(e.url, key, 'GET', `/v1/faxes/${faxes[0].id}/image`);
+    assertEnvelope(bad, 500, 'data_integrity_failed', 'GET /image of a tampered pages file');
+    assert.ok(!bad.bytes.includes(Buffer.from('II*')), 'no plaintext TIFF in the error');
+    assertEnvelope(await api(e.url, key, 'GET', `/v1/faxes/${faxes[0].id}/pages/1.png`), 500, 'data_integrity_failed',
+        'GET /pages/1.png of a tampered pages file');
+    // B's sealed pages in C's place: the fax id is bound in (aad).
+    fs.writeFileSync(pagesFiles[2], sealedPages[1]);
+    const swapped = await api(e.url, key, 'GET', `/v1/faxes/${faxes[2].id}/image`);
+    assertEnvelope(swapped, 500, 'data_integrity_failed', 'GET /image of another fax\'s sealed pages');
+    const good = assertTiffImage(await api(e.url, key, 'GET', `/v1/faxes/${faxes[1].id}/image`), faxes[1].pages, 'GET /image of B');
+    assert.ok(good.equals(tiffs[1]), 'untouched pages still decrypt to the same TIFF');
+    const png = await api(e.url, key, 'GET', `/v1/faxes/${faxes[1].id}/pages/1.png`);
+    assert.equal(png.status, 200, `GET /pages/1.png of B: ${png.text.slice(0, 200)}`);
+    assert.match(png.contentType, /^image\/png/);
+    assert.ok(png.bytes.subarray(0, 8).equals(PNG_SIG), 'a PNG preview of untouched pages');
+
+    // A flipped byte in A's document, and B's sealed document in C's place
+    // (the document id is bound in): a new fax that has to render either fails closed.
+    const flippedDoc = Buffer.from(sealedDocs[0]);
+    flippedDoc[40] ^= 0x01;
+    fs.writeFileSync(docFiles[0], flippedDoc);
+    fs.writeFileSync(docFiles[2], sealedDocs[1]);
+    for (const [i, what] of [[0, 'a flipped byte'], [2, 'another document\'s sealed file']]) {
+        const f = ok(await api(e.url, key, 'POST', '/v1/faxes', { to: randomNumber(), document_id: faxes[i].document_id }),
+            201, `POST /v1/faxes with document ${i}`);
+        const t = await waitTerminal(e, key, f.id);
+        assert.equal(t.status, 'failed', `a document with ${what}: the fax fails`);
+        assert.equal(t.error_code, 'document_unreadable', `a document with ${what}: error_code`);
+        assert.equal(t.error_subcode, 'document_integrity_failed', `a document with ${what}: error_subcode`);
+        assert.ok(!fs.existsSync(pagesFileOf(e, envId, f.id)), `a document with ${what}: no pages were stored`);
+        assertEnvelope(await api(e.url, key, 'GET', `/v1/faxes/${f.id}/image`), 409, 'invalid_state',
+            `GET /image of a fax that ended before rendering (${what})`);
+    }
 
     // Rotation with the daemon stopped.
     await e.stop();
@@ -574,20 +741,31 @@ test('encryption at rest: stored documents are sealed, a flipped byte or a swapp
     const newKey = fs.readFileSync(keyFile);
     assert.ok(!newKey.equals(oldKey), 'master.key changed');
     assert.equal(fs.statSync(keyFile).mode & 0o777, 0o600, 'the new master.key is 0600');
-    assert.ok(fs.readFileSync(files[1]).equals(sealed[1]), 'document files are not re-encrypted by a rotation');
+    assert.ok(fs.readFileSync(docFiles[1]).equals(sealedDocs[1]), 'document files are not re-encrypted by a rotation');
+    assert.ok(fs.readFileSync(pagesFiles[1]).equals(sealedPages[1]), 'pages files are not re-encrypted by a rotation');
     assert.ok(!fs.existsSync(`${keyFile}.new`), 'no master.key.new left behind');
 
     e = await launch({}, { dataDir: dir });
-    const after = await api(e.url, e.keys.sandbox_key, 'GET', `/v1/faxes/${faxes[1].id}/image`);
-    assert.equal(after.status, 200, `GET /image after the rotation: ${after.text.slice(0, 200)}`);
-    assert.ok(after.bytes.equals(pdfs[1]), 'an old document decrypts after the rotation');
-    const still = await api(e.url, e.keys.sandbox_key, 'GET', `/v1/faxes/${faxes[0].id}/image`);
-    assertEnvelope(still, 500, 'data_integrity_failed', 'the tampered file still fails closed');
+    const after = assertTiffImage(await api(e.url, key, 'GET', `/v1/faxes/${faxes[1].id}/image`), faxes[1].pages,
+        'GET /image after the rotation');
+    assert.ok(after.equals(tiffs[1]), 'old pages decrypt to the same TIFF after the rotation');
+    const still = await api(e.url, key, 'GET', `/v1/faxes/${faxes[0].id}/image`);
+    assertEnvelope(still, 500, 'data_integrity_failed', 'the tampered pages file still fails closed');
+    // An old document, sent again: it still decrypts and renders.
+    await assertDocumentDigest(e, key, faxes[1].document_id, pdfs[1], 'an old document after the rotation');
+    const again = await waitTerminal(e, key, ok(await api(e.url, key, 'POST', '/v1/faxes',
+        { to: randomNumber(), document_id: faxes[1].document_id }), 201, 'POST /v1/faxes with an old document_id').id);
+    assert.equal(again.status, 'delivered', `a new fax from an old document is delivered (${again.error_code} ${again.error_subcode})`);
+    assertSealed(pagesFileOf(e, envId, again.id), assertTiffImage(await api(e.url, key, 'GET', `/v1/faxes/${again.id}/image`),
+        again.pages, 'GET /image of a fax from an old document'), 'its pages file');
     // A new document under the rotated key.
     const pdf4 = makePdf({ text: uniq('ENCD') });
-    const f4 = await waitTerminal(e, e.keys.sandbox_key, (await sendFaxOk(e, e.keys.sandbox_key, { to: randomNumber(), pdf: pdf4 })).id);
-    const img4 = await api(e.url, e.keys.sandbox_key, 'GET', `/v1/faxes/${f4.id}/image`);
-    assert.ok(img4.status === 200 && img4.bytes.equals(pdf4), 'a new document round-trips after the rotation');
+    const f4 = await waitTerminal(e, key, (await sendFaxOk(e, key, { to: randomNumber(), pdf: pdf4 })).id);
+    assert.equal(f4.status, 'delivered');
+    await assertDocumentDigest(e, key, f4.document_id, pdf4, 'a new document after the rotation');
+    assertSealed(docFileOf(e, envId, f4.document_id), pdf4, 'the new document file');
+    const tiff4 = assertTiffImage(await api(e.url, key, 'GET', `/v1/faxes/${f4.id}/image`), f4.pages, 'GET /image of a new fax after the rotation');
+    assertSealed(pagesFileOf(e, envId, f4.id), tiff4, 'the new pages file');
 });
 
 // ---------------------------------------------------------------------------

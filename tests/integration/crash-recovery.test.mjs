@@ -192,8 +192,12 @@ test('SIGKILL right after the last 201: every accepted fax is still there after 
         state.created.push({ ...m, fax });
         state.ids.push(fax.id);
     }
-    // The first fax's 3-page call takes 2.4 s: it is mid-call now.
-    const first = await getFax(state.d, key, state.ids[0]);
+    // The first fax's 3-page call takes 2.4 s once its pages are rendered
+    // (rendering is slower on a sanitized build): wait until it is mid-call.
+    const first = await waitFor(async () => {
+        const f = await getFax(state.d, key, state.ids[0]);
+        return ['submitted', 'in_progress'].includes(f.status) ? f : null;
+    }, { timeoutMs: 10000, intervalMs: 20, what: 'the first fax to be mid-call' });
     const firstWasMidCall = ['submitted', 'in_progress'].includes(first.status);
     const before = await listAll(state.d, key, '/v1/faxes');
     const queuedAtKill = before.filter((f) => f.status === 'queued').length;
