@@ -12,6 +12,39 @@
 
 #include <stdlib.h>
 
+/* An upload waiting for its check (pages counted in a render child). */
+struct pending_doc {
+    struct mfx_req *req;
+    struct mfx_part *parts;
+    int nparts;
+    const struct mfx_part *file;
+};
+
+static void doc_checked(void *arg, const struct mfx_doc_check *c)
+{
+    struct pending_doc *p = arg;
+    struct mfx_req *req = p->req;
+    if (c->pages <= 0) {
+        json_object *fe = NULL;
+        if (c->api_err == MFX_E_validation_failed) mfx_field_error(&fe, "file", c->message);
+        mfx_reply_error(req, c->api_err, c->api_err == MFX_E_validation_failed ? NULL : c->message, fe);
+    } else {
+        char doc_id[MFX_ID_MAX];
+        enum mfx_err err;
+        char *msg = NULL;
+        mfx_tx_begin();
+        int rc = mfx_document_store(req->auth.env_id, p->file->filename, p->file->data, p->file->len, c->pages,
+                                    doc_id, &err, &msg);
+        json_object *o = rc == MFX_OK ? mfx_document_json(req->auth.env_id, doc_id) : NULL;
+        mfx_tx_end(rc == MFX_OK);
+        if (rc == MFX_OK) mfx_reply_json(req, 201, o);
+        else mfx_reply_error(req, err, msg, NULL);
+        free(msg);
+    }
+    mfx_multipart_free(p->parts, p->nparts);
+    free(p);
+}
+
 void mfx_api_document_create(struct mfx_req *req)
 {
     if (!mfx_req_content_type_is(req, "multipart/form-data")) {
@@ -29,23 +62,9 @@ void mfx_api_document_create(struct mfx_req *req)
         mfx_multipart_free(parts, n);
         return;
     }
-    char doc_id[MFX_ID_MAX];
-    int pages;
-    enum mfx_err err;
-    char *msg = NULL;
-    mfx_tx_begin();
-    int rc = mfx_document_store(req->auth.env_id, file->filename, file->data, file->len, doc_id, &pages, &err, &msg);
-    json_object *o = rc == MFX_OK ? mfx_document_json(req->auth.env_id, doc_id) : NULL;
-    mfx_tx_end(rc == MFX_OK);
-    mfx_multipart_free(parts, n);
-    if (rc != MFX_OK) {
-        json_object *fe = NULL;
-        if (err == MFX_E_validation_failed) mfx_field_error(&fe, "file", msg);
-        mfx_reply_error(req, err, err == MFX_E_validation_failed ? NULL : msg, fe);
-        free(msg);
-        return;
-    }
-    mfx_reply_json(req, 201, o);
+    struct pending_doc *p = mfx_malloc(sizeof *p);
+    *p = (struct pending_doc){ req, parts, n, file };
+    mfx_document_check(file->data, file->len, doc_checked, p);
 }
 
 void mfx_api_document_get(struct mfx_req *req)

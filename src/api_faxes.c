@@ -337,25 +337,31 @@ static bool precheck_refused(struct mfx_req *req, const char *to)
     return true;
 }
 
-/* Inserts the fax (and the uploaded file) in one unit and replies 201. */
-static void create_and_reply(struct mfx_req *req, struct mfx_fax_spec *s, const struct mfx_part *file)
+/* Replies with what a document check found wrong with an upload. */
+static void reply_check_failed(struct mfx_req *req, const struct mfx_doc_check *c)
+{
+    json_object *fe = NULL;
+    if (c->api_err == MFX_E_validation_failed) mfx_field_error(&fe, "file", c->message);
+    mfx_reply_error(req, c->api_err, c->api_err == MFX_E_validation_failed ? NULL : c->message, fe);
+}
+
+/* Inserts the fax (and the uploaded file, whose pages were counted) in one
+ * unit and replies 201. */
+static void create_and_reply(struct mfx_req *req, struct mfx_fax_spec *s, const struct mfx_part *file, int file_pages)
 {
     char doc_id[MFX_ID_MAX], fax_id[MFX_ID_MAX];
     enum mfx_err err = MFX_E__COUNT;
     char *msg = NULL;
     mfx_tx_begin();
     if (file) {
-        int pages;
-        if (mfx_document_store(req->auth.env_id, file->filename, file->data, file->len, doc_id, &pages, &err, &msg) != MFX_OK) {
+        if (mfx_document_store(req->auth.env_id, file->filename, file->data, file->len, file_pages, doc_id, &err, &msg) != MFX_OK) {
             mfx_tx_end(false);
-            json_object *fe = NULL;
-            if (err == MFX_E_validation_failed) mfx_field_error(&fe, "file", msg);
-            mfx_reply_error(req, err, err == MFX_E_validation_failed ? NULL : msg, fe);
+            mfx_reply_error(req, err, msg, NULL);
             free(msg);
             return;
         }
         s->document_id = doc_id;
-        s->pages = pages;
+        s->pages = file_pages;
     }
     if (mfx_fax_insert(req->auth.env_id, req->auth.live, s, req->idem_key, fax_id, &err) != MFX_OK) {
         mfx_tx_end(false);
@@ -377,6 +383,28 @@ static void create_and_reply(struct mfx_req *req, struct mfx_fax_spec *s, const 
     free(loc);
     mfx_scheduler_poke();
     mfx_reply_json(req, 201, obj);
+}
+
+/* A fax request waiting for its uploaded file's check (render child). It
+ * owns what the spec points into. */
+struct pending_create {
+    struct mfx_req *req;
+    json_object *in, *cover;
+    struct mfx_part *parts;
+    int nparts;
+    const struct mfx_part *file;
+    struct mfx_fax_spec s;
+};
+
+static void file_checked(void *arg, const struct mfx_doc_check *c)
+{
+    struct pending_create *p = arg;
+    if (c->pages <= 0) reply_check_failed(p->req, c);
+    else create_and_reply(p->req, &p->s, p->file, c->pages);
+    json_object_put(p->cover);
+    json_object_put(p->in);
+    mfx_multipart_free(p->parts, p->nparts);
+    free(p);
 }
 
 void mfx_api_fax_create(struct mfx_req *req)
@@ -406,7 +434,14 @@ void mfx_api_fax_create(struct mfx_req *req)
     if (errors) {
         mfx_reply_error(req, MFX_E_validation_failed, NULL, errors);
     } else if (!precheck_refused(req, s.to)) {
-        create_and_reply(req, &s, file);
+        if (file) {
+            /* The file is checked (pages counted) in a render child first. */
+            struct pending_create *p = mfx_calloc(1, sizeof *p);
+            *p = (struct pending_create){ req, in, cover, parts, nparts, file, s };
+            mfx_document_check(file->data, file->len, file_checked, p);
+            return;
+        }
+        create_and_reply(req, &s, NULL, 0);
     }
     json_object_put(cover);
     json_object_put(in);
@@ -614,7 +649,7 @@ void mfx_api_fax_resend(struct mfx_req *req)
         mfx_reply_error(req, MFX_E_validation_failed, NULL, errors);
     } else if (!precheck_refused(req, s.to)) {
         s.resent_from = req->params[0];
-        create_and_reply(req, &s, NULL);
+        create_and_reply(req, &s, NULL, 0);
     }
     json_object_put(cov);
     json_object_put(fields);

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0
  *
  * document.c: documents are sniffed by their first bytes, never by name or
- * header. PDFs are opened with poppler-glib only to count pages here; the
- * documents issue moves all parsing of untrusted files into sandboxed
- * render children. Files go through spool.c: sealed with the workspace's
+ * header; their pages are counted by a render child (mintfax-render
+ * --count-only), so the daemon never parses an untrusted file itself. Files go through spool.c: sealed with the workspace's
  * data key and written durably, so a crash never leaves a half document
  * under a real id and the disk never holds a document in the clear.
  */
@@ -14,26 +13,17 @@
 #include "json_row.h"
 #include "log.h"
 #include "settings.h"
+#include "render.h"
 #include "spool.h"
 #include "store.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poppler.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <tiffio.h>
 #include <unistd.h>
-
-/* Why the last mfx_document_store refused (a fax outcome code). */
-static enum mfx_err last_refusal = MFX_E_document_unreadable;
-
-enum mfx_err mfx_document_refusal_outcome(void)
-{
-    return last_refusal;
-}
 
 const char *mfx_document_sniff(const unsigned char *d, size_t len)
 {
@@ -50,124 +40,71 @@ const char *mfx_document_sniff(const unsigned char *d, size_t len)
     return NULL;
 }
 
-/* libtiff reads from memory through these client procs. */
-struct membuf {
-    const unsigned char *data;
-    size_t len, pos;
+/* A check waiting for its render child. */
+struct check {
+    mfx_doc_check_cb cb;
+    void *arg;
 };
 
-static tsize_t mem_read(thandle_t h, tdata_t buf, tsize_t n)
+static void checked(void *arg, const struct mfx_render_result *r)
 {
-    struct membuf *m = (struct membuf *)h;
-    size_t left = m->len - m->pos;
-    size_t k = (size_t)n < left ? (size_t)n : left;
-    memcpy(buf, m->data + m->pos, k);
-    m->pos += k;
-    return (tsize_t)k;
-}
-static tsize_t mem_write(thandle_t h, tdata_t buf, tsize_t n) { (void)h; (void)buf; (void)n; return -1; }
-static toff_t mem_seek(thandle_t h, toff_t off, int whence)
-{
-    struct membuf *m = (struct membuf *)h;
-    uint64_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? m->pos : m->len;
-    uint64_t np = base + off;
-    if (np > m->len) np = m->len;
-    m->pos = (size_t)np;
-    return (toff_t)np;
-}
-static int mem_close(thandle_t h) { (void)h; return 0; }
-static toff_t mem_size(thandle_t h) { return (toff_t)((struct membuf *)h)->len; }
-static int mem_map(thandle_t h, tdata_t *base, toff_t *size) { (void)h; (void)base; (void)size; return 0; }
-static void mem_unmap(thandle_t h, tdata_t base, toff_t size) { (void)h; (void)base; (void)size; }
-
-static void tiff_quiet(const char *module, const char *fmt, va_list ap) { (void)module; (void)fmt; (void)ap; }
-
-static int count_tiff(const unsigned char *data, size_t len, int max_pages, int *pages, char **msg)
-{
-    TIFFSetErrorHandler(tiff_quiet);
-    TIFFSetWarningHandler(tiff_quiet);
-    struct membuf m = { data, len, 0 };
-    TIFF *t = TIFFClientOpen("upload", "rm", (thandle_t)&m, mem_read, mem_write, mem_seek, mem_close,
-                             mem_size, mem_map, mem_unmap);
-    if (!t) {
-        *msg = mfx_strdup("the TIFF file could not be read");
-        return MFX_ERR;
+    struct check *ck = arg;
+    struct mfx_doc_check c = { 0 };
+    if (r->ok) {
+        c.pages = r->pages;
+    } else if (r->error && !strcmp(r->error, "shutdown")) {
+        c.api_err = MFX_E_shutting_down;
+        c.outcome = MFX_E__COUNT;
+        c.reason = "shutdown";
+        c.message = "mintfaxd is stopping; send the request again";
+    } else {
+        /* The renderer's code is the fax outcome; the API answers 422. */
+        const struct mfx_error_info *e = r->error ? mfx_error_lookup(r->error) : NULL;
+        c.api_err = MFX_E_validation_failed;
+        c.outcome = e && !e->http_status ? (enum mfx_err)(e - mfx_error_info((enum mfx_err)0)) : MFX_E_document_unreadable;
+        c.reason = r->subcode;
+        c.message = r->message ? r->message : "the document could not be read";
     }
-    int n = 1;
-    while (n <= max_pages && TIFFReadDirectory(t)) n++;
-    TIFFClose(t);
-    *pages = n;
-    return MFX_OK;
+    ck->cb(ck->arg, &c);
+    free(ck);
 }
 
-static int count_pdf(const unsigned char *data, size_t len, int *pages, char **msg)
+void mfx_document_check(const unsigned char *data, size_t len, mfx_doc_check_cb cb, void *arg)
 {
-    GError *gerr = NULL;
-    GBytes *bytes = g_bytes_new_static(data, len);
-    PopplerDocument *doc = poppler_document_new_from_bytes(bytes, NULL, &gerr);
-    g_bytes_unref(bytes);
-    if (!doc) {
-        bool encrypted = gerr && gerr->domain == POPPLER_ERROR && gerr->code == POPPLER_ERROR_ENCRYPTED;
-        last_refusal = encrypted ? MFX_E_document_encrypted : MFX_E_document_unreadable;
-        *msg = encrypted ? mfx_strdup("the PDF is encrypted and needs a password")
-                         : mfx_asprintf("the PDF could not be read (%s)", gerr ? gerr->message : "unknown error");
-        if (gerr) g_error_free(gerr);
-        return MFX_ERR;
+    struct mfx_doc_check c = { 0 };
+    char msg[128];
+    if (len == 0) {
+        c.api_err = MFX_E_validation_failed;
+        c.outcome = MFX_E_document_unreadable;
+        c.reason = "empty";
+        c.message = "the file is empty";
+    } else if (len > (size_t)mfx_cfg.max_upload) {
+        snprintf(msg, sizeof msg, "the file is larger than the limit of %lld bytes", (long long)mfx_cfg.max_upload);
+        c.api_err = MFX_E_payload_too_large;
+        c.outcome = MFX_E_document_fetch_failed;
+        c.reason = "too_large";
+        c.message = msg;
+    } else if (!mfx_document_sniff(data, len)) {
+        c.api_err = MFX_E_unsupported_media_type;
+        c.outcome = MFX_E_document_unsupported;
+        c.reason = "unsupported_type";
+        c.message = "the file is not a PDF, TIFF, PNG or JPEG (checked by its content, not its name)";
+    } else {
+        struct check *ck = mfx_malloc(sizeof *ck);
+        ck->cb = cb;
+        ck->arg = arg;
+        struct mfx_render_opts o = { .max_pages = (int)mfx_cfg.max_pages, .count_only = true };
+        mfx_render_start(data, len, &o, checked, ck);
+        return;
     }
-    *pages = poppler_document_get_n_pages(doc);
-    g_object_unref(doc);
-    if (*pages < 1) {
-        *msg = mfx_strdup("the PDF has no pages");
-        return MFX_ERR;
-    }
-    return MFX_OK;
-}
-
-int mfx_document_count_pages(const char *ct, const unsigned char *data, size_t len, int max_pages,
-                             int *pages, char **msg)
-{
-    *msg = NULL;
-    *pages = 0;
-    if (!strcmp(ct, "application/pdf")) return count_pdf(data, len, pages, msg);
-    if (!strcmp(ct, "image/tiff")) return count_tiff(data, len, max_pages, pages, msg);
-    *pages = 1;
-    return MFX_OK;
+    cb(arg, &c);
 }
 
 int mfx_document_store(const char *env_id, const char *filename, const unsigned char *data, size_t len,
-                       char doc_id[MFX_ID_MAX], int *pages, enum mfx_err *err, char **msg)
+                       int pages, char doc_id[MFX_ID_MAX], enum mfx_err *err, char **msg)
 {
     *msg = NULL;
-    if (len == 0) {
-        *err = MFX_E_validation_failed;
-        *msg = mfx_strdup("the file is empty");
-        return MFX_ERR;
-    }
-    if (len > (size_t)mfx_cfg.max_upload) {
-        *err = MFX_E_payload_too_large;
-        *msg = mfx_asprintf("the file is larger than the limit of %lld bytes", (long long)mfx_cfg.max_upload);
-        return MFX_ERR;
-    }
-    last_refusal = MFX_E_document_unreadable;
     const char *ct = mfx_document_sniff(data, len);
-    if (!ct) {
-        last_refusal = MFX_E_document_unsupported;
-        *err = MFX_E_unsupported_media_type;
-        *msg = mfx_strdup("the file is not a PDF, TIFF, PNG or JPEG (checked by its content, not its name)");
-        return MFX_ERR;
-    }
-    if (mfx_document_count_pages(ct, data, len, (int)mfx_cfg.max_pages, pages, msg) != MFX_OK) {
-        *err = MFX_E_validation_failed;
-        return MFX_ERR;
-    }
-    if (*pages > mfx_cfg.max_pages) {
-        last_refusal = MFX_E_document_too_many_pages;
-        *err = MFX_E_validation_failed;
-        *msg = mfx_asprintf("the document has %s%d pages; the limit is %lld",
-                            !strcmp(ct, "image/tiff") ? "more than " : "",
-                            !strcmp(ct, "image/tiff") ? (int)mfx_cfg.max_pages : *pages, (long long)mfx_cfg.max_pages);
-        return MFX_ERR;
-    }
     mfx_id_new("doc_", doc_id);
     char *path = mfx_spool_write(env_id, "documents", doc_id, data, len);
     if (!path) {
@@ -185,7 +122,7 @@ int mfx_document_store(const char *env_id, const char *filename, const unsigned 
     mfx_bind_text(st, 3, filename);
     sqlite3_bind_text(st, 4, ct, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, (sqlite3_int64)len);
-    sqlite3_bind_int(st, 6, *pages);
+    sqlite3_bind_int(st, 6, pages);
     sqlite3_bind_text(st, 7, sha, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 8, path, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 9, mfx_now_ms());

@@ -14,19 +14,27 @@
 
 /* "application/pdf", "image/tiff", "image/png", "image/jpeg", or NULL. */
 const char *mfx_document_sniff(const unsigned char *data, size_t len);
-/* Counts pages of data of type ct, stopping past max_pages. Returns MFX_OK,
- * or MFX_ERR with a message for a person in *msg (caller frees). */
-int mfx_document_count_pages(const char *ct, const unsigned char *data, size_t len, int max_pages,
-                             int *pages, char **msg);
-/* Validates, writes (fsync) and records a document in the caller's unit.
- * Returns MFX_OK with the id and page count, or MFX_ERR with the API error
- * and a message (caller frees *msg). */
+/* What checking a document found: pages > 0, or an API error (api_err:
+ * validation_failed, unsupported_media_type, payload_too_large, or
+ * shutting_down with outcome MFX_E__COUNT when mintfaxd stops) with the
+ * matching fax outcome (document_unreadable, document_encrypted, ...) and
+ * a message for a person. */
+struct mfx_doc_check {
+    int pages;
+    enum mfx_err api_err, outcome;
+    const char *reason;
+    const char *message;
+};
+typedef void (*mfx_doc_check_cb)(void *arg, const struct mfx_doc_check *c);
+/* Checks a document: size and type here, the page count in a render child
+ * (an untrusted file is never parsed by the daemon). cb runs exactly once,
+ * possibly before this returns. */
+void mfx_document_check(const unsigned char *data, size_t len, mfx_doc_check_cb cb, void *arg);
+/* Writes (sealed, fsync) and records a checked document in the caller's
+ * unit. Returns MFX_OK with the id, or MFX_ERR (storage_unavailable) with a
+ * message (caller frees *msg). */
 int mfx_document_store(const char *env_id, const char *filename, const unsigned char *data, size_t len,
-                       char doc_id[MFX_ID_MAX], int *pages, enum mfx_err *err, char **msg);
-/* The fax outcome that matches the last mfx_document_store refusal
- * (document_unsupported, document_encrypted, document_too_many_pages,
- * document_unreadable), for documents fetched from a URL. */
-enum mfx_err mfx_document_refusal_outcome(void);
+                       int pages, char doc_id[MFX_ID_MAX], enum mfx_err *err, char **msg);
 /* The document object, or NULL if env_id has none with this id. */
 json_object *mfx_document_json(const char *env_id, const char *doc_id);
 /* Path, page count and type of a document (path and ct owned by the

@@ -228,12 +228,13 @@ out:
         fprintf(stderr, "mintfaxd: %s\n", err);
         free(err);
     }
-    mfx_http_free();
     mfx_dispatcher_stop();
     mfx_retention_stop();
+    mfx_render_shutdown();         /* children are killed; uploads waiting are answered 503,
+                                      faxes render again after the next start */
+    mfx_http_free();
     mfx_httpc_shutdown();          /* before the scheduler: its jobs hear "shutdown" */
     mfx_module_stop_all();         /* calls still running are dropped, not reported */
-    mfx_render_shutdown();         /* children are killed; their faxes render again */
     mfx_scheduler_free();
     mfx_store_close();
     mfx_spool_free();

@@ -46,6 +46,7 @@ struct job {
     char result[RESULT_MAX];
     size_t result_len;
     bool timed_out, eof;
+    bool count_only;
 };
 
 static struct event_base *loop;
@@ -122,7 +123,9 @@ static void finish(struct job *j)
         r.ok = json_object_object_get_ex(o, "pages", &pages) && json_object_get_int(pages) > 0;
         r.pages = r.ok ? json_object_get_int(pages) : 0;
         struct stat sb;
-        if (r.ok && fstat(j->out_fd, &sb) == 0 && sb.st_size > 0) {
+        if (r.ok && j->count_only) {
+            /* Only the count was asked for. */
+        } else if (r.ok && fstat(j->out_fd, &sb) == 0 && sb.st_size > 0) {
             r.out_len = (size_t)sb.st_size;
             lseek(j->out_fd, 0, SEEK_SET);
             r.out_fd = j->out_fd;
@@ -201,8 +204,12 @@ static void spawn(struct job *j)
     argv[a++] = program;
     argv[a++] = (char *)"--in";
     argv[a++] = (char *)"/proc/self/fd/3";
-    argv[a++] = (char *)"--out-fd";
-    argv[a++] = (char *)"4";
+    if (j->count_only) {
+        argv[a++] = (char *)"--count-only";
+    } else {
+        argv[a++] = (char *)"--out-fd";
+        argv[a++] = (char *)"4";
+    }
     for (int i = 0; i < j->nopts; i++) argv[a++] = j->argv_opts[i];
     argv[a] = NULL;
     /* posix_spawn (vfork underneath): no copy of the daemon's page tables,
@@ -304,10 +311,11 @@ void *mfx_render_start(const unsigned char *doc, size_t len, const struct mfx_re
     j->cb = cb;
     j->arg = arg;
     char num[32];
+    j->count_only = o->count_only;
     opt(j, "--resolution", o->resolution);
     opt(j, "--page-size", o->page_size);
     opt(j, "--optimize-for", o->optimize_for);
-    opt(j, "--encoding", o->ecm ? "g4" : "g3");
+    if (!o->count_only) opt(j, "--encoding", o->ecm ? "g4" : "g3");
     snprintf(num, sizeof num, "%d", o->max_pages);
     opt(j, "--max-pages", num);
     opt(j, "--cover", o->cover_json);
@@ -351,12 +359,31 @@ int mfx_render_busy(void)
     return n;
 }
 
+/* Tells a job's owner that it will not finish: error "shutdown". */
+static void tell_shutdown(struct job *j)
+{
+    struct mfx_render_result r = { .out_fd = -1, .error = "shutdown", .subcode = "shutdown",
+                                   .message = "mintfaxd is stopping" };
+    j->cb(j->arg, &r);
+}
+
 void mfx_render_shutdown(void)
 {
-    while (running) mfx_render_cancel(running);
+    workers = 0;                   /* callbacks must not start new children */
+    while (running) {
+        struct job *j = running;
+        if (j->pid > 0) {
+            kill(j->pid, SIGKILL);
+            waitpid(j->pid, NULL, 0);
+        }
+        unlink_running(j);
+        tell_shutdown(j);
+        job_free(j);
+    }
     while (queue_head) {
         struct job *j = queue_head;
         queue_head = j->next;
+        tell_shutdown(j);
         job_free(j);
     }
     queue_tail = NULL;

@@ -23,6 +23,7 @@ struct mfx_render_opts {
     bool ecm;                   /* g4 (ECM) or g3 2-D */
     const char *cover_json;     /* cover page fields, or NULL */
     int max_pages;
+    bool count_only;            /* only open it and count its pages */
 };
 
 /* The outcome of one document. On success out_fd is a memfd holding the
@@ -46,7 +47,8 @@ int mfx_render_init(struct event_base *base, const char *render_path);
  * handle for mfx_render_cancel. */
 void *mfx_render_start(const unsigned char *doc, size_t len, const struct mfx_render_opts *o,
                        mfx_render_cb cb, void *arg);
-/* Drops a queued or running render; its callback does not run. */
+/* Drops a queued or running render; its callback does not run. (At
+ * shutdown, mfx_render_shutdown runs every callback with error "shutdown".) */
 void mfx_render_cancel(void *handle);
 int mfx_render_busy(void);
 void mfx_render_shutdown(void);

@@ -184,6 +184,10 @@ static void on_rendered(void *arg, const struct mfx_render_result *r)
         job_free(j);
         return;
     }
+    if (!r->ok && r->error && !strcmp(r->error, "shutdown")) {
+        job_remove(j);                   /* rendered again after the next start */
+        return;
+    }
     if (!r->ok) {
         mfx_info("scheduler", "fax=%s rendering failed: %s", j->fax_id, r->subcode ? r->subcode : r->error);
         mfx_job_fail(j->fax_id, render_error(r->error), r->subcode, r->message);
@@ -265,6 +269,47 @@ static void begin_render(struct job *j)
 
 /* ---- document_url --------------------------------------------------------- */
 
+/* A fetched document waiting for its check. */
+struct fetched {
+    struct job *job;
+    unsigned char *data;
+    size_t len;
+};
+
+static void on_checked(void *arg, const struct mfx_doc_check *c)
+{
+    struct fetched *f = arg;
+    struct job *j = f->job;
+    if (j->detached) {
+        job_free(j);
+    } else if (c->api_err == MFX_E_shutting_down) {
+        job_remove(j);                   /* fetched again after the next start */
+    } else if (c->pages <= 0) {
+        mfx_job_fail(j->fax_id, c->outcome, c->reason, c->message);
+        job_remove(j);
+    } else {
+        char doc_id[MFX_ID_MAX];
+        enum mfx_err err;
+        char *msg = NULL;
+        mfx_tx_begin();
+        int rc = mfx_document_store(j->env_id, NULL, f->data, f->len, c->pages, doc_id, &err, &msg);
+        mfx_tx_end(rc == MFX_OK);
+        free(msg);
+        if (rc != MFX_OK) {
+            /* Our fault, not the document's: it is fetched again later. */
+            mfx_warn("scheduler", "fax=%s storing the fetched document failed; retrying", j->fax_id);
+            job_remove(j);
+        } else if (mfx_job_set_pages(j->fax_id, c->pages, doc_id) != MFX_OK) {
+            job_remove(j);
+        } else {
+            j->document_id = mfx_strdup(doc_id);
+            begin_render(j);
+        }
+    }
+    free(f->data);
+    free(f);
+}
+
 static void on_fetched(void *arg, const struct mfx_fetch_result *r)
 {
     struct job *j = arg;
@@ -284,35 +329,13 @@ static void on_fetched(void *arg, const struct mfx_fetch_result *r)
         job_remove(j);
         return;
     }
-    char doc_id[MFX_ID_MAX];
-    int pages = 0;
-    enum mfx_err err;
-    char *msg = NULL;
-    mfx_tx_begin();
-    int rc = mfx_document_store(j->env_id, NULL, r->data, r->len, doc_id, &pages, &err, &msg);
-    mfx_tx_end(rc == MFX_OK);
-    if (rc != MFX_OK) {
-        if (err == MFX_E_storage_unavailable) {
-            /* Our fault, not the document's: try again later. */
-            mfx_warn("scheduler", "fax=%s storing the fetched document failed; retrying", j->fax_id);
-        } else {
-            const char *sub = err == MFX_E_unsupported_media_type ? "unsupported_type"
-                            : err == MFX_E_payload_too_large ? "too_large" : "unreadable";
-            enum mfx_err outcome = err == MFX_E_payload_too_large ? MFX_E_document_fetch_failed
-                                 : mfx_document_refusal_outcome();
-            mfx_job_fail(j->fax_id, outcome, sub, msg);
-        }
-        free(msg);
-        job_remove(j);
-        return;
-    }
-    free(msg);
-    if (mfx_job_set_pages(j->fax_id, pages, doc_id) != MFX_OK) {
-        job_remove(j);
-        return;
-    }
-    j->document_id = mfx_strdup(doc_id);
-    begin_render(j);
+    /* The bytes are only valid during this callback: keep them for the check. */
+    struct fetched *f = mfx_malloc(sizeof *f);
+    f->job = j;
+    f->len = r->len;
+    f->data = mfx_malloc(r->len + 1);
+    memcpy(f->data, r->data, r->len);
+    mfx_document_check(f->data, f->len, on_checked, f);
 }
 
 /* ---- the due-work loop ------------------------------------------------------ */

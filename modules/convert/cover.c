@@ -268,6 +268,10 @@ static int cover_render(struct mfx_doc *doc, int index, const struct mfx_placeme
     pango_cairo_context_set_font_options(ctx, fo);
     cairo_font_options_destroy(fo);
     pango_cairo_update_context(cr, ctx);
+    /* Lay text out in user space (points): with the fax's non-square pixels
+     * in the context matrix, pango measures glyph advances in device space
+     * and squeezes every line at 204x98. Cairo still draws with the CTM. */
+    pango_context_set_matrix(ctx, NULL);
 
     draw_cover(cr, ctx, cd, pl->page_w_pt, pl->page_h_pt);
     g_object_unref(ctx);

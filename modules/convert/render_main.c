@@ -163,6 +163,49 @@ static double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* Prints the one-line JSON of a failure. */
+static void print_failure(const struct mfx_render_error *err)
+{
+    printf("{\"ok\":false,\"error\":\"%s\"", mfx_render_code_name(err->code));
+    if (err->reason) {
+        fputs(",\"reason\":", stdout);
+        json_string(stdout, err->reason);
+    }
+    fputs(",\"message\":", stdout);
+    json_string(stdout, err->message[0] ? err->message : "the document could not be rendered");
+    if (err->page > 0)
+        printf(",\"page\":%d", err->page);
+    fputs("}\n", stdout);
+    fflush(stdout);
+}
+
+/* --count-only: opens the document under the same limits and reports its
+ * page count without drawing anything (mintfaxd checks uploads this way, so
+ * no untrusted file is parsed in the daemon itself). */
+static int count_pages(const char *in, const struct mfx_paper *paper, double max_px, int max_pages)
+{
+    struct mfx_render_error err;
+    memset(&err, 0, sizeof err);
+    struct mfx_doc doc;
+    memset(&doc, 0, sizeof doc);
+    struct mfx_open_limits lim = { max_px, paper };
+    if (mfx_doc_open(&doc, in, &lim, &err) < 0) {
+        print_failure(&err);
+        return EXIT_RENDER_FAILED;
+    }
+    if (doc.pages > max_pages) {
+        mfx_render_fail(&err, MFX_RENDER_TOO_MANY_PAGES, "max_pages", "the document has %d pages; the limit is %d",
+                        doc.pages, max_pages);
+        mfx_doc_close(&doc);
+        print_failure(&err);
+        return EXIT_RENDER_FAILED;
+    }
+    printf("{\"ok\":true,\"pages\":%d,\"type\":\"%s\"}\n", doc.pages, doc.conv->name);
+    fflush(stdout);
+    mfx_doc_close(&doc);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     double t0 = now_ms();
@@ -170,15 +213,17 @@ int main(int argc, char **argv)
                *opt_name = "auto", *enc_name = "g4", *cover_arg = NULL, *preview_dir = NULL;
     double max_pages = 200, cpu = 60, max_page_in = MFX_PAGE_MAX_INCHES_DEFAULT, max_px = 150e6;
     int durable = 1;
+    int count_only = 0;
     uint64_t max_mem = 1ull << 30, max_out = 100ull << 20;
 
     enum { O_IN = 1, O_OUT, O_RES, O_PAPER, O_OPT, O_ENC, O_MAXP, O_COVER, O_CPU, O_MEM, O_OUTMAX,
-           O_PREVIEW, O_PAGEIN, O_PIXELS, O_HELP, O_OUTFD, O_NOSYNC };
+           O_PREVIEW, O_PAGEIN, O_PIXELS, O_HELP, O_OUTFD, O_COUNT, O_NOSYNC };
     char out_fd_path[32];
     static const struct option longopts[] = {
         { "in", required_argument, NULL, O_IN },
         { "out", required_argument, NULL, O_OUT },
         { "out-fd", required_argument, NULL, O_OUTFD },
+        { "count-only", no_argument, NULL, O_COUNT },
         { "resolution", required_argument, NULL, O_RES },
         { "page-size", required_argument, NULL, O_PAPER },
         { "optimize-for", required_argument, NULL, O_OPT },
@@ -201,6 +246,7 @@ int main(int argc, char **argv)
         switch (c) {
         case O_IN: in = optarg; break;
         case O_OUT: out = optarg; break;
+        case O_COUNT: count_only = 1; break;
         case O_OUTFD: {
             char *end;
             long fd = strtol(optarg, &end, 10);
@@ -250,8 +296,8 @@ int main(int argc, char **argv)
     }
     if (optind < argc)
         return usage_error("unexpected argument: %s", argv[optind]);
-    if (!in || !out)
-        return usage_error("--in and --out are required");
+    if (!in || (!out && !count_only))
+        return usage_error("--in and --out (or --count-only) are required");
 
     struct mfx_render_opts o;
     memset(&o, 0, sizeof o);
@@ -291,6 +337,13 @@ int main(int argc, char **argv)
     if (mfx_guard_asan())
         fprintf(stderr, "mintfax-render: built with AddressSanitizer: --max-memory not applied\n");
 
+    if (count_only) {
+        int crc = count_pages(in, o.paper, max_px, o.max_pages);
+        release_library_caches();
+        mfx_guard_done();
+        return crc;
+    }
+
     struct mfx_cover cover;
     memset(&cover, 0, sizeof cover);
     if (cover_arg) {
@@ -311,17 +364,7 @@ int main(int argc, char **argv)
     mfx_cover_release(&cover);
     release_library_caches();
     if (rc < 0) {
-        printf("{\"ok\":false,\"error\":\"%s\"", mfx_render_code_name(err.code));
-        if (err.reason) {
-            fputs(",\"reason\":", stdout);
-            json_string(stdout, err.reason);
-        }
-        fputs(",\"message\":", stdout);
-        json_string(stdout, err.message[0] ? err.message : "the document could not be rendered");
-        if (err.page > 0)
-            printf(",\"page\":%d", err.page);
-        fputs("}\n", stdout);
-        fflush(stdout);
+        print_failure(&err);
         mfx_guard_done();
         return EXIT_RENDER_FAILED;
     }

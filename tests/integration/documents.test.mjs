@@ -311,6 +311,21 @@ async function sendAndWait(daemon, send, what) {
     return waitTerminal(daemon, r.body.id);
 }
 
+/**
+ * Sends an upload that a render child must refuse. Since uploads are
+ * checked (opened and counted) in a render child before the 201, a file the
+ * renderer cannot open is refused at once with 422 validation_failed
+ * (context.errors.file says why); one that opens but cannot be drawn is
+ * accepted and its fax fails. Returns {fax} or {refused}.
+ */
+async function sendOrRefused(daemon, send, what) {
+    const r = await send();
+    if (r.status === 201) return { fax: await waitTerminal(daemon, r.body.id) };
+    assertApiError(r, 'validation_failed', { field: 'file', what });
+    assert.ok(r.body.context.errors.file.length > 10, `${what}: the refusal says why`);
+    return { refused: r };
+}
+
 /** A delivered fax of n pages, billed for n. */
 function assertDelivered(fax, pages, what) {
     const ctx = `${what}: ${JSON.stringify({ status: fax.status, error_code: fax.error_code, error_subcode: fax.error_subcode, error_message: fax.error_message, pages: fax.pages })}`;
@@ -777,14 +792,17 @@ test('renderer failures carry the renderer\'s reason as error_subcode (it says m
         { what: 'PNG zip bomb', file: makePng({ width: 100000, height: 100000, idat: zlib.deflateSync(Buffer.alloc(64)) }), name: 'bomb.png', code: 'document_page_too_large', reason: 'image_pixels' },
         { what: 'TIFF IFD loop', file: makeTiff({ pages: 2, brokenNext: 'first' }), name: 'loop.tif', code: 'document_unreadable', reason: 'tiff_ifd' },
     ];
-    const faxes = await Promise.all(cases.map((c) => sendAndWait(d, () => upload(d, c.file, c.name), c.what)));
+    const outs = await Promise.all(cases.map((c) => sendOrRefused(d, () => upload(d, c.file, c.name), c.what)));
     const problems = [];
     cases.forEach((c, i) => {
-        assertFailed(faxes[i], c.code, undefined, c.what);
-        if (faxes[i].error_subcode !== c.reason) {
-            problems.push(`${c.what}: error_subcode ${JSON.stringify(faxes[i].error_subcode)}, want the renderer's reason ${JSON.stringify(c.reason)}`);
+        const fax = outs[i].fax;
+        if (!fax) return;                 /* refused at upload: the message says why */
+        assertFailed(fax, c.code, undefined, c.what);
+        if (fax.error_subcode !== c.reason) {
+            problems.push(`${c.what}: error_subcode ${JSON.stringify(fax.error_subcode)}, want the renderer's reason ${JSON.stringify(c.reason)}`);
         }
     });
+    assert.ok(outs[0].fax, 'a 200-inch page opens fine, so it is accepted and its fax fails');
     assert.deepEqual(problems, []);
     await assertIntact(d, 'renderer reasons');
 });
@@ -867,9 +885,11 @@ test('a fetched document that is not a document, or encrypted, fails its fax wit
 
 test('a renderer that hangs is killed after [render] timeout: document_unreadable/render_timeout, the daemon carries on', async () => {
     const t0 = Date.now();
-    const fax = await sendAndWait(r, () => upload(r, makePdf({ pages: 1, text: 'HANG_ME' }), 'hang.pdf'), 'hang');
+    // The upload check runs the same (hanging) renderer: refused after the limit.
+    const out = await sendOrRefused(r, () => upload(r, makePdf({ pages: 1, text: 'HANG_ME' }), 'hang.pdf'), 'hang');
     const took = Date.now() - t0;
-    assertFailed(fax, 'document_unreadable', 'render_timeout', 'hanging renderer');
+    if (out.fax) assertFailed(out.fax, 'document_unreadable', 'render_timeout', 'hanging renderer');
+    else assert.match(out.refused.body.context.errors.file, /longer than allowed/);
     assert.ok(took < 6000, `the 1 s render timeout took ${took} ms`);
     await assertIntact(r, 'hanging renderer');
     const ok = await sendAndWait(r, () => upload(r, makePdf({ pages: 2 }), 'fine.pdf'), 'after the hang');
@@ -877,8 +897,9 @@ test('a renderer that hangs is killed after [render] timeout: document_unreadabl
 });
 
 test('a renderer that crashes (SIGSEGV): document_unreadable/render_crashed, the daemon carries on', async () => {
-    const fax = await sendAndWait(r, () => upload(r, makePdf({ pages: 1, text: 'CRASH_ME' }), 'crash.pdf'), 'crash');
-    assertFailed(fax, 'document_unreadable', 'render_crashed', 'crashing renderer');
+    const out = await sendOrRefused(r, () => upload(r, makePdf({ pages: 1, text: 'CRASH_ME' }), 'crash.pdf'), 'crash');
+    if (out.fax) assertFailed(out.fax, 'document_unreadable', 'render_crashed', 'crashing renderer');
+    else assert.match(out.refused.body.context.errors.file, /crashed/);
     await assertIntact(r, 'crashing renderer');
     const ok = await sendAndWait(r, () => upload(r, makePdf({ pages: 1 }), 'fine.pdf'), 'after the crash');
     assertDelivered(ok, 1, 'a normal fax after the crashing renderer');
