@@ -197,7 +197,7 @@ test('SIGKILL right after the last 201: every accepted fax is still there after 
     const first = await waitFor(async () => {
         const f = await getFax(state.d, key, state.ids[0]);
         return ['submitted', 'in_progress'].includes(f.status) ? f : null;
-    }, { timeoutMs: 10000, intervalMs: 20, what: 'the first fax to be mid-call' });
+    }, { timeoutMs: 30000, intervalMs: 20, what: 'the first fax to be mid-call' });
     const firstWasMidCall = ['submitted', 'in_progress'].includes(first.status);
     const before = await listAll(state.d, key, '/v1/faxes');
     const queuedAtKill = before.filter((f) => f.status === 'queued').length;
