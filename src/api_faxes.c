@@ -180,12 +180,7 @@ static int env_default_retries(const char *env_id)
 
 static bool number_exists(const char *env_id, const char *id)
 {
-    sqlite3_stmt *st = mfx_stmt("SELECT 1 FROM numbers WHERE id = ? AND environment_id = ?");
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, env_id, -1, SQLITE_STATIC);
-    bool ok = sqlite3_step(st) == SQLITE_ROW;
-    mfx_stmt_done(st);
-    return ok;
+    return mfx_exists("SELECT 1 FROM numbers WHERE id = ? AND environment_id = ?", id, env_id);
 }
 
 /* Fills s from the fields; collects problems in *errors. cover (owned by the

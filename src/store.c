@@ -313,6 +313,16 @@ int mfx_tx_flush(void)
     return ok ? 0 : -1;
 }
 
+bool mfx_exists(const char *sql, const char *a, const char *b)
+{
+    sqlite3_stmt *st = mfx_stmt(sql);
+    sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+    if (b) sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+    bool yes = sqlite3_step(st) == SQLITE_ROW;
+    mfx_stmt_done(st);
+    return yes;
+}
+
 const char *mfx_col_text(sqlite3_stmt *st, int col)
 {
     const unsigned char *t = sqlite3_column_text(st, col);

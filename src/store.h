@@ -42,6 +42,10 @@ void mfx_tx_after_commit(void (*fn)(void *arg, bool committed), void *arg);
 /* Commits the open batch now and runs its callbacks; returns 0 or -1. */
 int mfx_tx_flush(void);
 
+/* True if the cached query sql returns a row for text parameters a and b
+ * (b may be NULL when the query has one parameter). */
+bool mfx_exists(const char *sql, const char *a, const char *b);
+
 /* Small helpers over sqlite3_column_* that map NULL to defaults. */
 const char *mfx_col_text(sqlite3_stmt *st, int col);   /* "" for NULL */
 bool mfx_col_null(sqlite3_stmt *st, int col);

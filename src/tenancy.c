@@ -100,20 +100,12 @@ json_object *mfx_workspace_json(const char *ws_id)
 
 bool mfx_workspace_baa_signed(const char *ws_id)
 {
-    sqlite3_stmt *st = mfx_stmt("SELECT 1 FROM workspaces WHERE id = ? AND baa IS NOT NULL");
-    sqlite3_bind_text(st, 1, ws_id, -1, SQLITE_STATIC);
-    bool yes = sqlite3_step(st) == SQLITE_ROW;
-    mfx_stmt_done(st);
-    return yes;
+    return mfx_exists("SELECT 1 FROM workspaces WHERE id = ? AND baa IS NOT NULL", ws_id, NULL);
 }
 
 bool mfx_workspace_exists(const char *ws_id)
 {
-    sqlite3_stmt *st = mfx_stmt("SELECT 1 FROM workspaces WHERE id = ?");
-    sqlite3_bind_text(st, 1, ws_id, -1, SQLITE_STATIC);
-    bool yes = sqlite3_step(st) == SQLITE_ROW;
-    mfx_stmt_done(st);
-    return yes;
+    return mfx_exists("SELECT 1 FROM workspaces WHERE id = ?", ws_id, NULL);
 }
 
 int mfx_environment_find(const char *ws_id, const char *type, char env_id[MFX_ID_MAX])

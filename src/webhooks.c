@@ -144,16 +144,6 @@ char **mfx_webhook_signing_secrets(const char *env_id, const char *endpoint_id)
     return (char **)g_ptr_array_free(out, FALSE);
 }
 
-bool mfx_webhooks_env_can_sign(const char *env_id)
-{
-    sqlite3_stmt *st = mfx_stmt(
-        "SELECT 1 FROM webhook_endpoints WHERE environment_id = ? AND is_active = 1 AND deleted_at IS NULL LIMIT 1");
-    sqlite3_bind_text(st, 1, env_id, -1, SQLITE_STATIC);
-    bool yes = sqlite3_step(st) == SQLITE_ROW;
-    mfx_stmt_done(st);
-    return yes;
-}
-
 bool mfx_webhook_url_ok(const char *url, const char **why)
 {
     *why = NULL;

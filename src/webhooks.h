@@ -26,7 +26,5 @@ json_object *mfx_webhook_endpoint_json(const char *env_id, const char *id);
 char **mfx_webhook_signing_secrets(const char *env_id, const char *endpoint_id);
 /* True if url is an http(s) URL whose host is not a blocked IP literal. */
 bool mfx_webhook_url_ok(const char *url, const char **why);
-/* True if env_id has at least one active endpoint (to sign a webhook_url). */
-bool mfx_webhooks_env_can_sign(const char *env_id);
 
 #endif
