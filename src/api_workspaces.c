@@ -304,6 +304,7 @@ void mfx_api_key_revoke(struct mfx_req *req)
     bool ok = sqlite3_step(st) == SQLITE_DONE;
     mfx_stmt_done(st);
     if (ok && !was_revoked) mfx_audit(env_id, req->auth.key_id, "key.revoked", req->params[1], NULL);
+    if (ok) mfx_auth_forget(req->params[1]);
     mfx_tx_end(ok);
     mfx_time_format(revoked, ts);
     json_object_object_add(o, "revoked_at", json_object_new_string(ts));

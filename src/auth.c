@@ -19,6 +19,18 @@
 
 static GHashTable *last_used;   /* key id -> int64 ms of the last write */
 
+/* Keys seen recently: SHA-256 of the bearer -> who it is. Only good keys are
+ * kept (garbage keys cannot grow it past the number of keys), each for a
+ * minute at most, and a revoke in this process drops its entry at once. */
+struct cached {
+    struct mfx_principal who;
+    int64_t until;
+};
+static GHashTable *cache;
+
+#define CACHE_MS 60000
+#define CACHE_MAX 10000
+
 static void touch(const char *key_id)
 {
     if (!last_used) last_used = g_hash_table_new_full(g_str_hash, g_str_equal, free, free);
@@ -48,6 +60,14 @@ enum mfx_err mfx_auth_check(struct mfx_req *req)
 
     char hash[65];
     mfx_sha256_hex(key, len, hash);
+    if (!cache) cache = g_hash_table_new_full(g_str_hash, g_str_equal, free, free);
+    struct cached *c = g_hash_table_lookup(cache, hash);
+    int64_t now = mfx_now_ms();
+    if (c && c->until > now) {
+        req->auth = c->who;
+        touch(req->auth.key_id);
+        return MFX_E__COUNT;
+    }
     sqlite3_stmt *st = mfx_stmt(
         "SELECT k.id, k.kind, k.workspace_id, k.environment_id FROM api_keys k"
         " WHERE k.hash = ? AND k.revoked_at IS NULL");
@@ -67,8 +87,35 @@ enum mfx_err mfx_auth_check(struct mfx_req *req)
         rc = MFX_E__COUNT;
     }
     mfx_stmt_done(st);
-    if (rc == MFX_E__COUNT) touch(req->auth.key_id);
+    if (rc == MFX_E__COUNT) {
+        if (g_hash_table_size(cache) >= CACHE_MAX) g_hash_table_remove_all(cache);
+        struct cached *n = mfx_malloc(sizeof *n);
+        n->who = req->auth;
+        n->until = now + CACHE_MS;
+        g_hash_table_replace(cache, mfx_strdup(hash), n);
+        touch(req->auth.key_id);
+    } else if (c) {
+        g_hash_table_remove(cache, hash);
+    }
     return rc;
+}
+
+static gboolean is_key(gpointer k, gpointer v, gpointer key_id)
+{
+    (void)k;
+    return strcmp(((struct cached *)v)->who.key_id, key_id) == 0;
+}
+
+void mfx_auth_forget(const char *key_id)
+{
+    if (cache) g_hash_table_foreach_remove(cache, is_key, (gpointer)key_id);
+}
+
+void mfx_auth_free(void)
+{
+    if (cache) g_hash_table_destroy(cache);
+    if (last_used) g_hash_table_destroy(last_used);
+    cache = last_used = NULL;
 }
 
 void mfx_auth_key_store(const char *kind, const char *secret, const char *workspace_id,

@@ -12,6 +12,10 @@
  * key is good, else the catalogued error (unauthenticated). */
 enum mfx_err mfx_auth_check(struct mfx_req *req);
 
+/* Drops a revoked key from the cache of good keys: it stops working at once. */
+void mfx_auth_forget(const char *key_id);
+void mfx_auth_free(void);
+
 /* Creates a key of kind "account", "sandbox" or "live" (workspace_id and
  * env_id NULL for account). Writes the id to key_id; returns the secret,
  * which the caller frees and shows once. Runs inside the caller's unit. */

@@ -11,6 +11,7 @@
 #include "mfx.h"
 #include "audit.h"
 #include "crypto.h"
+#include "auth.h"
 #include "dispatcher.h"
 #include "errors.h"
 #include "httpc.h"
@@ -241,6 +242,7 @@ out:
     mfx_crypto_free();
     mfx_idempotency_free();
     mfx_ratelimit_free();
+    mfx_auth_free();
     if (base) event_base_free(base);
     if (rc == 0) mfx_info("main", "stopped");
     mfx_config_free();

@@ -169,7 +169,7 @@ int mfx_store_open(const char *path, struct event_base *base, char **err)
     sqlite3_busy_timeout(db, 5000);
     static const char *pragmas =
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-        "PRAGMA secure_delete=ON;"
+        "PRAGMA secure_delete=ON; PRAGMA temp_store=MEMORY;"
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);";
     char *msg = NULL;
     if (sqlite3_exec(db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
