@@ -456,8 +456,11 @@ static json_object *fax_or_404(struct mfx_req *req)
 
 void mfx_api_fax_get(struct mfx_req *req)
 {
-    json_object *o = fax_or_404(req);
-    if (o) mfx_reply_json(req, 200, o);
+    snprintf(req->fax_ctx, sizeof req->fax_ctx, "%.*s", MFX_ID_MAX - 1, req->params[0]);
+    size_t len;
+    const char *text = mfx_fax_json_text(req->auth.env_id, req->params[0], &len);
+    if (!text) mfx_reply_error(req, MFX_E_not_found, "No fax with this id in this key's environment.", NULL);
+    else mfx_reply_raw(req, 200, "application/json", text, len);
 }
 
 static const char *const STATUSES[] = { "queued", "submitted", "in_progress", "delivered", "failed", NULL };

@@ -15,6 +15,9 @@
 #include "settings.h"
 #include "store.h"
 
+#include <glib.h>
+#include <stdio.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -202,6 +205,47 @@ json_object *mfx_fax_json(const char *env_id, const char *fax_id)
     if (purged) return kept_fields(o);
     json_object_object_add(o, "attempts", attempts_json(fax_id));
     return o;
+}
+
+/* env_id/fax_id -> the JSON text, all built at one database version. */
+static GHashTable *text_cache;
+static int64_t cache_version = -1;
+
+static void gstring_free(gpointer s)
+{
+    g_string_free(s, TRUE);
+}
+
+#define TEXT_CACHE_MAX 10000
+
+const char *mfx_fax_json_text(const char *env_id, const char *fax_id, size_t *len)
+{
+    int64_t version = sqlite3_total_changes64(mfx_db());
+    if (!text_cache) text_cache = g_hash_table_new_full(g_str_hash, g_str_equal, free, gstring_free);
+    if (version != cache_version || g_hash_table_size(text_cache) >= TEXT_CACHE_MAX) {
+        g_hash_table_remove_all(text_cache);
+        cache_version = version;
+    }
+    char key[2 * MFX_ID_MAX + 2];
+    snprintf(key, sizeof key, "%s/%s", env_id, fax_id);
+    GString *hit = g_hash_table_lookup(text_cache, key);
+    if (!hit) {
+        json_object *o = mfx_fax_json(env_id, fax_id);
+        if (!o) return NULL;
+        size_t n;
+        const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+        hit = g_string_new_len(s, (gssize)n);
+        json_object_put(o);
+        g_hash_table_insert(text_cache, mfx_strdup(key), hit);
+    }
+    *len = hit->len;
+    return hit->str;
+}
+
+void mfx_fax_cache_free(void)
+{
+    if (text_cache) g_hash_table_destroy(text_cache);
+    text_cache = NULL;
 }
 
 int mfx_fax_env(const char *fax_id, char env_id[MFX_ID_MAX], bool *live)

@@ -40,6 +40,12 @@ int mfx_fax_insert(const char *env_id, bool live, const struct mfx_fax_spec *s, 
                    char fax_id[MFX_ID_MAX], enum mfx_err *err);
 /* The fax object (DESIGN §5), or NULL if env_id has no such fax. */
 json_object *mfx_fax_json(const char *env_id, const char *fax_id);
+/* The fax object as JSON text, from a cache that is valid only while the
+ * database is unchanged (sqlite3_total_changes of the one writer
+ * connection), so it can never serve a stale fax. NULL if env_id has no
+ * such fax. The text belongs to the cache: copy it before the next call. */
+const char *mfx_fax_json_text(const char *env_id, const char *fax_id, size_t *len);
+void mfx_fax_cache_free(void);
 /* Environment of a fax (any environment), for internal callers. */
 int mfx_fax_env(const char *fax_id, char env_id[MFX_ID_MAX], bool *live);
 /* True for delivered and failed. */

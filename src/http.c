@@ -487,7 +487,10 @@ static void handle(struct evhttp_request *ev, void *arg)
         const char *key = mfx_req_header(req, "Idempotency-Key");
         if (key && mfx_idempotency_begin(req, key)) return;   /* replayed or refused */
     }
+    bool read_only = req->method == EVHTTP_REQ_GET || req->method == EVHTTP_REQ_HEAD;
+    if (read_only) mfx_read_begin();
     rt->handler(req);
+    if (read_only) mfx_read_end();
 }
 
 int mfx_http_start(struct event_base *base, const char *listen, char **err)

@@ -14,6 +14,7 @@
 #include "auth.h"
 #include "dispatcher.h"
 #include "errors.h"
+#include "fax.h"
 #include "httpc.h"
 #include "http.h"
 #include "idempotency.h"
@@ -243,6 +244,7 @@ out:
     mfx_idempotency_free();
     mfx_ratelimit_free();
     mfx_auth_free();
+    mfx_fax_cache_free();
     if (base) event_base_free(base);
     if (rc == 0) mfx_info("main", "stopped");
     mfx_config_free();

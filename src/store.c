@@ -22,6 +22,7 @@ static sqlite3 *db;
 static GHashTable *stmts;          /* const char *sql (by address) -> sqlite3_stmt * */
 static struct event *flush_ev;
 static bool batch_open;
+static bool read_open;
 static int unit_depth;
 
 struct after_commit {
@@ -256,8 +257,22 @@ int mfx_exec(const char *sql)
     return rc;
 }
 
+void mfx_read_begin(void)
+{
+    if (batch_open || read_open) return;
+    read_open = mfx_exec("BEGIN DEFERRED") == SQLITE_OK;
+}
+
+void mfx_read_end(void)
+{
+    if (!read_open) return;
+    read_open = false;
+    mfx_exec("COMMIT");
+}
+
 void mfx_tx_begin(void)
 {
+    mfx_read_end();
     if (!batch_open) {
         if (mfx_exec("BEGIN IMMEDIATE") != SQLITE_OK) abort();
         batch_open = true;

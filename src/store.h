@@ -30,6 +30,12 @@ void mfx_stmt_done(sqlite3_stmt *st);
 /* Runs SQL that returns no rows; returns SQLITE_OK or the sqlite error code. */
 int mfx_exec(const char *sql);
 
+/* A read transaction around a request that only reads (one snapshot and one
+ * lock instead of one per statement). A no-op while a batch is open; a unit
+ * of work started inside it ends it first. */
+void mfx_read_begin(void);
+void mfx_read_end(void);
+
 /* Opens (or joins) the batch and starts a unit of work. */
 void mfx_tx_begin(void);
 /* Ends the unit: keep its writes (ok) or roll them back. */
