@@ -1,25 +1,42 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * constant_rate.c: the open-loop load generator behind the p99 figure of the
- * API benchmark (bench/api/run). Debian's wrk only runs closed loops (each
- * connection sends its next request when the last answer arrives), which hides
- * queueing: a stall delays the requests that should have been sent during it,
- * and they are never measured ("coordinated omission"). This program sends GET
- * requests on a fixed schedule instead, request k at start + k/rate, over a pool
- * of keep-alive connections, and measures each latency from the moment the
+ * constant_rate.c: the open-loop load generator of the benchmarks: the p99
+ * figure of the API benchmark (bench/api/run, GET) and the events of the
+ * webhook benchmark (bench/webhooks/run, POST with --body). Debian's wrk only
+ * runs closed loops (each connection sends its next request when the last
+ * answer arrives), which hides queueing: a stall delays the requests that
+ * should have been sent during it, and they are never measured ("coordinated
+ * omission"). This program sends requests on a fixed schedule instead, request
+ * k (k = --first, --first + 1, ...) at start + (k - first)/rate, over a pool of
+ * keep-alive connections, and measures each latency from the moment the
  * request was due, not from when it could be sent, as wrk2 does. Requests due
  * while every connection is busy wait in a queue and their wait counts.
- * It prints one human line and one `key=value` line that bench/api/run reads.
  * Answers may carry a Content-Length or be chunked (evhttp's streamed replies).
+ *
+ * Without --body it sends GETs; with --body it sends POSTs of that JSON body.
+ * Every request can be its own: "{k}" in --body and in --header values is
+ * replaced with k, so each POST can carry a unique top-up amount or
+ * Idempotency-Key. For every request it keeps when it was due, written and
+ * answered, the answer's status, and (with --key) the first value after the
+ * --key text in the answer's body (e.g. a fax id); --dump writes them, one
+ * line each, in CLOCK_REALTIME microseconds: "k due_us written_us answered_us
+ * status key". bench/webhooks/run matches those lines with the receiver's
+ * records: the state change was committed after "written" and before
+ * "answered" (mintfaxd answers only after the commit), so that pair brackets
+ * the commit.
+ *
+ * It prints one human line and one `key=value` line that the scripts read;
+ * with --body both keep the format of the former post-rate program (the human
+ * line starts with "post-rate:").
  */
 #define _GNU_SOURCE   /* memmem */
-#include <errno.h>
 #include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,21 +50,29 @@
 
 #define MAX_CONNS 256
 #define MAX_HEADERS 16
+#define KEY_MAX 48
+
+struct req {
+    double due, written, answered;     /* CLOCK_MONOTONIC seconds, 0 if not yet */
+    int64_t written_us, answered_us;   /* CLOCK_REALTIME microseconds, for --dump */
+    int status;
+};
 
 struct gen;
 
 struct conn {
     struct gen *g;
     struct bufferevent *bev;
+    struct evbuffer *body;   /* the answer's body so far (only with --key) */
     bool connected;
     bool busy;
     bool in_body;
-    bool chunked;         /* body_left counts the current chunk */
-    bool in_trailer;      /* after the last chunk, before the blank line */
-    double intended;      /* when the request on the wire was due */
+    bool chunked;            /* body_left counts the current chunk */
+    bool in_trailer;         /* after the last chunk, before the blank line */
+    bool close_after;
     size_t body_left;
     int status;
-    bool close_after;
+    size_t idx;              /* the request on the wire */
 };
 
 struct gen {
@@ -55,27 +80,30 @@ struct gen {
     struct event *tick;
     struct sockaddr_storage addr;
     socklen_t addrlen;
-    char *request;
-    size_t request_len;
+    const char *name;        /* "constant-rate", or "post-rate" with --body */
+    const char *path, *body_tmpl, *key;
+    char hostport[300];
+    const char *headers[MAX_HEADERS];
+    int nheaders;
 
     double rate, duration, warmup, drain;
-    double start;
-    uint64_t issued;          /* requests whose due time has come */
-    uint64_t sent;            /* requests written to a connection */
+    double start;             /* CLOCK_MONOTONIC */
+    int64_t start_real_us;    /* CLOCK_REALTIME at the same moment */
+    long long first;
+    size_t issued;            /* requests whose due time has come */
     bool stopped;             /* no more requests are due */
 
-    /* Due times of requests waiting for a free connection (a ring). */
-    double *queue;
+    /* Indexes of requests waiting for a free connection (a ring). */
+    size_t *queue;
     size_t qcap, qhead, qlen;
 
     struct conn conns[MAX_CONNS];
     int nconns;
 
-    double *lat;              /* latencies in seconds of measured requests */
-    size_t nlat, latcap;
-    double *lag;              /* how late each measured request was written */
-    size_t nlag;
-    uint64_t non2xx, errors, measured_due;
+    struct req *reqs;
+    char (*keys)[KEY_MAX];    /* with --key */
+    size_t nreqs;
+    uint64_t non2xx, errors;
 };
 
 static double now_s(void)
@@ -85,43 +113,79 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static int64_t realtime_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static const char *prog = "constant-rate";
+
 static void die(const char *msg)
 {
-    fprintf(stderr, "constant-rate: %s\n", msg);
+    fprintf(stderr, "%s: %s\n", prog, msg);
     exit(1);
 }
 
 static void conn_open(struct conn *c);
-static void conn_send(struct conn *c, double intended);
+static void conn_send(struct conn *c, size_t idx);
+
+/* Appends text to out with every "{k}" replaced by k. */
+static void add_subst(struct evbuffer *out, const char *text, long long k)
+{
+    const char *p;
+    while ((p = strstr(text, "{k}"))) {
+        evbuffer_add(out, text, (size_t)(p - text));
+        evbuffer_add_printf(out, "%lld", k);
+        text = p + 3;
+    }
+    evbuffer_add(out, text, strlen(text));
+}
 
 /* Hands the oldest waiting request to connection c, if any waits. */
 static void conn_take_queued(struct conn *c)
 {
     struct gen *g = c->g;
     if (!c->connected || c->busy || g->qlen == 0) return;
-    double due = g->queue[g->qhead];
+    size_t idx = g->queue[g->qhead];
     g->qhead = (g->qhead + 1) % g->qcap;
     g->qlen--;
-    conn_send(c, due);
+    conn_send(c, idx);
 }
 
-static void record(struct gen *g, double intended, double latency)
-{
-    if (intended < g->start + g->warmup) return;
-    if (g->nlat < g->latcap) g->lat[g->nlat++] = latency;
-}
-
-static void conn_send(struct conn *c, double intended)
+static void conn_send(struct conn *c, size_t idx)
 {
     struct gen *g = c->g;
-    double t = now_s();
+    long long k = g->first + (long long)idx;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (g->body_tmpl) {
+        struct evbuffer *body = evbuffer_new();
+        if (!body) die("out of memory");
+        add_subst(body, g->body_tmpl, k);
+        evbuffer_add_printf(out, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n",
+                            g->path, g->hostport);
+        for (int i = 0; i < g->nheaders; i++) {
+            add_subst(out, g->headers[i], k);
+            evbuffer_add(out, "\r\n", 2);
+        }
+        evbuffer_add_printf(out, "Content-Length: %zu\r\n\r\n", evbuffer_get_length(body));
+        evbuffer_add_buffer(out, body);
+        evbuffer_free(body);
+    } else {
+        evbuffer_add_printf(out, "GET %s HTTP/1.1\r\nHost: %s\r\n", g->path, g->hostport);
+        for (int i = 0; i < g->nheaders; i++) {
+            add_subst(out, g->headers[i], k);
+            evbuffer_add(out, "\r\n", 2);
+        }
+        evbuffer_add(out, "\r\n", 2);
+    }
     c->busy = true;
     c->in_body = false;
-    c->intended = intended;
-    if (intended >= g->start + g->warmup && g->nlag < g->latcap)
-        g->lag[g->nlag++] = t - intended;
-    g->sent++;
-    bufferevent_write(c->bev, g->request, g->request_len);
+    c->idx = idx;
+    if (c->body) evbuffer_drain(c->body, evbuffer_get_length(c->body));
+    g->reqs[idx].written = now_s();
+    g->reqs[idx].written_us = realtime_us();
 }
 
 /* Parses the status line and headers (len bytes, ending in CRLF CRLF). */
@@ -163,15 +227,45 @@ static void conn_reset(struct conn *c)
     if (!c->g->stopped) conn_open(c);
 }
 
+/* The first value after the --key text in the body: a string's text or a token. */
+static void take_key(struct gen *g, struct conn *c, char *dst)
+{
+    strcpy(dst, "-");
+    size_t len = evbuffer_get_length(c->body), kl = strlen(g->key);
+    if (!len) return;
+    const char *b = (const char *)evbuffer_pullup(c->body, -1), *end = b + len;
+    const char *p = memmem(b, len, g->key, kl);
+    if (!p) return;
+    p += kl;
+    while (p < end && *p == ' ') p++;
+    if (p < end && *p == '"') p++;
+    const char *q = p;
+    while (q < end && *q != '"' && *q != ',' && *q != '}' && *q != ' ' && q - p < KEY_MAX - 1) q++;
+    if (q > p) {
+        memcpy(dst, p, (size_t)(q - p));
+        dst[q - p] = '\0';
+    }
+}
+
 static void finish(struct conn *c)
 {
     struct gen *g = c->g;
-    double t = now_s();
-    record(g, c->intended, t - c->intended);
+    struct req *r = &g->reqs[c->idx];
+    r->answered = now_s();
+    r->answered_us = realtime_us();
+    r->status = c->status;
+    if (g->keys) take_key(g, c, g->keys[c->idx]);
     if (c->status < 200 || c->status > 299) g->non2xx++;
     c->busy = false;
     if (c->close_after) conn_reset(c);
     else conn_take_queued(c);
+}
+
+/* Keeps n bytes of the answer's body (for --key) or drops them. */
+static void take_body(struct conn *c, struct evbuffer *in, size_t n)
+{
+    if (c->body) evbuffer_remove_buffer(in, c->body, n);
+    else evbuffer_drain(in, n);
 }
 
 /* Consumes a chunked body (RFC 9112 §7.1) as far as the input goes; returns
@@ -184,7 +278,9 @@ static int read_chunks(struct conn *c, struct evbuffer *in)
         if (c->body_left) {
             size_t have = evbuffer_get_length(in);
             size_t take = have < c->body_left ? have : c->body_left;
-            evbuffer_drain(in, take);
+            size_t data = c->body_left > 2 ? c->body_left - 2 : 0;   /* the chunk's CRLF is not data */
+            take_body(c, in, take < data ? take : data);
+            if (take > data) evbuffer_drain(in, take - data);
             c->body_left -= take;
             if (c->body_left) return 0;
         }
@@ -239,7 +335,7 @@ static void on_read(struct bufferevent *bev, void *arg)
             if (r == 0) return;
         } else {
             if (evbuffer_get_length(in) < c->body_left) return;
-            evbuffer_drain(in, c->body_left);
+            take_body(c, in, c->body_left);
         }
         finish(c);
         if (c->bev != bev || evbuffer_get_length(in) == 0) return;   /* reset, or drained */
@@ -296,21 +392,21 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     if (!g->stopped) {
         for (;;) {
             double due = g->start + (double)g->issued / g->rate;
-            if (due > t || due >= end) break;
-            g->issued++;
-            if (due >= g->start + g->warmup) g->measured_due++;
+            if (due > t || g->issued >= g->nreqs) break;
+            size_t idx = g->issued++;
+            g->reqs[idx].due = due;
             struct conn *idle = NULL;
             for (int i = 0; i < g->nconns && !idle; i++)
                 if (g->conns[i].connected && !g->conns[i].busy) idle = &g->conns[i];
             if (idle && g->qlen == 0) {
-                conn_send(idle, due);
+                conn_send(idle, idx);
             } else {
                 if (g->qlen == g->qcap) die("request queue overflow: the server is far too slow");
-                g->queue[(g->qhead + g->qlen) % g->qcap] = due;
+                g->queue[(g->qhead + g->qlen) % g->qcap] = idx;
                 g->qlen++;
             }
         }
-        if (g->start + (double)g->issued / g->rate >= end) g->stopped = true;
+        if (g->issued >= g->nreqs) g->stopped = true;
     }
     if (g->stopped && (all_idle(g) || t > end + g->drain)) {
         event_base_loopbreak(g->base);
@@ -338,23 +434,23 @@ static double quantile(const double *v, size_t n, double p)
     return v[k - 1];
 }
 
-static void parse_url(struct gen *g, const char *url, char *hostport, size_t hpsz, const char **path)
+static void parse_url(struct gen *g, const char *url)
 {
     if (strncmp(url, "http://", 7)) die("--url must start with http://");
     const char *hp = url + 7;
     const char *slash = strchr(hp, '/');
-    *path = slash ? slash : "/";
+    g->path = slash ? slash : "/";
     size_t n = slash ? (size_t)(slash - hp) : strlen(hp);
-    if (n == 0 || n >= hpsz) die("bad host in --url");
-    memcpy(hostport, hp, n);
-    hostport[n] = '\0';
+    if (n == 0 || n >= sizeof g->hostport) die("bad host in --url");
+    memcpy(g->hostport, hp, n);
+    g->hostport[n] = '\0';
 
     char host[256];
-    const char *colon = strrchr(hostport, ':');
+    const char *colon = strrchr(g->hostport, ':');
     const char *port = colon ? colon + 1 : "80";
-    size_t hl = colon ? (size_t)(colon - hostport) : n;
+    size_t hl = colon ? (size_t)(colon - g->hostport) : n;
     if (hl >= sizeof host) die("bad host in --url");
-    memcpy(host, hostport, hl);
+    memcpy(host, g->hostport, hl);
     host[hl] = '\0';
 
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
@@ -368,8 +464,12 @@ static void parse_url(struct gen *g, const char *url, char *hostport, size_t hps
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: constant-rate --url http://HOST:PORT/PATH --rate N [--duration S]\n"
-            "                     [--warmup S] [--connections N] [--header 'Name: value']...\n");
+            "usage: constant-rate --url http://HOST:PORT/PATH [--rate N] [--duration S] [--warmup S]\n"
+            "                     [--connections N] [--header 'Name: value {k}']... [--first K]\n"
+            "                     [--body 'JSON with {k}'] [--drain S] [--key TEXT] [--dump FILE]\n"
+            "Without --body: GETs; defaults --rate 500, --warmup 1, --drain 2.\n"
+            "With --body: POSTs, output as post-rate; defaults --rate 200, --warmup 0, --drain 5.\n"
+            "(--drain: how long to wait for answers after the last request is due)\n");
     exit(2);
 }
 
@@ -377,13 +477,11 @@ int main(int argc, char **argv)
 {
     static struct gen gen;
     struct gen *g = &gen;
-    const char *url = NULL, *headers[MAX_HEADERS];
-    int nheaders = 0;
-    g->rate = 500;
+    const char *url = NULL, *dump = NULL;
+    g->rate = g->warmup = g->drain = -1;   /* defaults depend on --body */
     g->duration = 10;
-    g->warmup = 1;
-    g->drain = 2;
     g->nconns = 16;
+    g->first = 1;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -392,34 +490,33 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--rate")) g->rate = atof(argv[++i]);
         else if (!strcmp(a, "--duration")) g->duration = atof(argv[++i]);
         else if (!strcmp(a, "--warmup")) g->warmup = atof(argv[++i]);
+        else if (!strcmp(a, "--first")) g->first = atoll(argv[++i]);
+        else if (!strcmp(a, "--drain")) g->drain = atof(argv[++i]);
         else if (!strcmp(a, "--connections")) g->nconns = atoi(argv[++i]);
-        else if (!strcmp(a, "--header") && nheaders < MAX_HEADERS) headers[nheaders++] = argv[++i];
+        else if (!strcmp(a, "--body")) g->body_tmpl = argv[++i];
+        else if (!strcmp(a, "--key")) g->key = argv[++i];
+        else if (!strcmp(a, "--dump")) dump = argv[++i];
+        else if (!strcmp(a, "--header") && g->nheaders < MAX_HEADERS) g->headers[g->nheaders++] = argv[++i];
         else usage();
     }
+    bool post = g->body_tmpl != NULL;
+    if (post) prog = "post-rate";
+    if (g->rate == -1) g->rate = post ? 200 : 500;
+    if (g->warmup == -1) g->warmup = post ? 0 : 1;
+    if (g->drain == -1) g->drain = post ? 5 : 2;
     if (!url || g->rate <= 0 || g->rate > 1e6 || g->duration <= 0 || g->duration > 600 ||
-        g->warmup < 0 || g->warmup > 60 || g->nconns < 1 || g->nconns > MAX_CONNS)
+        g->warmup < 0 || g->warmup > 60 || g->drain < 0 || g->drain > 600 ||
+        g->nconns < 1 || g->nconns > MAX_CONNS)
         usage();
+    parse_url(g, url);
 
-    char hostport[300];
-    const char *path;
-    parse_url(g, url, hostport, sizeof hostport, &path);
-
-    size_t cap = strlen(path) + strlen(hostport) + 64;
-    for (int i = 0; i < nheaders; i++) cap += strlen(headers[i]) + 2;
-    g->request = malloc(cap);
-    if (!g->request) die("out of memory");
-    int n = snprintf(g->request, cap, "GET %s HTTP/1.1\r\nHost: %s\r\n", path, hostport);
-    for (int i = 0; i < nheaders; i++)
-        n += snprintf(g->request + n, cap - (size_t)n, "%s\r\n", headers[i]);
-    n += snprintf(g->request + n, cap - (size_t)n, "\r\n");
-    g->request_len = (size_t)n;
-
-    g->latcap = (size_t)(g->rate * g->duration) + 16;
-    g->lat = calloc(g->latcap, sizeof *g->lat);
-    g->lag = calloc(g->latcap, sizeof *g->lag);
-    g->qcap = (size_t)(g->rate * (g->duration + g->warmup)) + 16;
+    g->nreqs = (size_t)llround(g->rate * (g->warmup + g->duration));
+    if (g->nreqs == 0) usage();
+    g->reqs = calloc(g->nreqs, sizeof *g->reqs);
+    if (g->key) g->keys = calloc(g->nreqs, sizeof *g->keys);
+    g->qcap = g->nreqs + 1;
     g->queue = calloc(g->qcap, sizeof *g->queue);
-    if (!g->lat || !g->lag || !g->queue) die("out of memory");
+    if (!g->reqs || !g->queue || (g->key && !g->keys)) die("out of memory");
 
     signal(SIGPIPE, SIG_IGN);
     struct event_config *cfg = event_config_new();
@@ -430,6 +527,10 @@ int main(int argc, char **argv)
 
     for (int i = 0; i < g->nconns; i++) {
         g->conns[i].g = g;
+        if (g->key) {
+            g->conns[i].body = evbuffer_new();
+            if (!g->conns[i].body) die("out of memory");
+        }
         conn_open(&g->conns[i]);
     }
     /* Let the pool connect before the clock starts. */
@@ -442,40 +543,74 @@ int main(int argc, char **argv)
 
     g->tick = evtimer_new(g->base, on_tick, g);
     g->start = now_s();
+    g->start_real_us = realtime_us();
     struct timeval zero = { 0, 0 };
     evtimer_add(g->tick, &zero);
     event_base_dispatch(g->base);
 
-    uint64_t unanswered = g->measured_due - g->nlat;
-    qsort(g->lat, g->nlat, sizeof *g->lat, cmp_double);
-    qsort(g->lag, g->nlag, sizeof *g->lag, cmp_double);
-    double achieved = (double)g->nlat / g->duration;
-    double p50 = quantile(g->lat, g->nlat, 0.50) * 1e3;
-    double p90 = quantile(g->lat, g->nlat, 0.90) * 1e3;
-    double p99 = quantile(g->lat, g->nlat, 0.99) * 1e3;
-    double p999 = quantile(g->lat, g->nlat, 0.999) * 1e3;
-    double max = g->nlat ? g->lat[g->nlat - 1] * 1e3 : NAN;
-    double lag99 = quantile(g->lag, g->nlag, 0.99) * 1e3;
+    /* Latency (due to answered) and write lag (due to written) in ms of the
+     * requests due after the warm-up. */
+    double *lat = calloc(g->nreqs, sizeof *lat), *lag = calloc(g->nreqs, sizeof *lag);
+    if (!lat || !lag) die("out of memory");
+    size_t nlat = 0, nlag = 0, measured = 0;
+    for (size_t i = 0; i < g->issued; i++) {
+        const struct req *r = &g->reqs[i];
+        if (r->due < g->start + g->warmup) continue;
+        measured++;
+        if (r->written) lag[nlag++] = (r->written - r->due) * 1e3;
+        if (r->answered) lat[nlat++] = (r->answered - r->due) * 1e3;
+    }
+    qsort(lat, nlat, sizeof *lat, cmp_double);
+    qsort(lag, nlag, sizeof *lag, cmp_double);
+    size_t unanswered = measured - nlat;
+    double p50 = quantile(lat, nlat, 0.50), p99 = quantile(lat, nlat, 0.99);
+    double max = nlat ? lat[nlat - 1] : NAN, lag99 = quantile(lag, nlag, 0.99);
 
-    printf("constant-rate: %s at %.0f req/s for %.0f s (+%.0f s warm-up), %d connections: "
-           "%zu answered (%.1f/s), p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, p99.9 %.3f ms, "
-           "max %.3f ms; non-2xx %llu, errors %llu, unanswered %llu; "
-           "due-to-written lag p99 %.3f ms\n",
-           url, g->rate, g->duration, g->warmup, g->nconns, g->nlat, achieved,
-           p50, p90, p99, p999, max, (unsigned long long)g->non2xx,
-           (unsigned long long)g->errors, (unsigned long long)unanswered, lag99);
-    printf("RESULT answered=%zu rate=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f p999_ms=%.3f "
-           "max_ms=%.3f non2xx=%llu errors=%llu unanswered=%llu lag_p99_ms=%.3f\n",
-           g->nlat, achieved, p50, p90, p99, p999, max, (unsigned long long)g->non2xx,
-           (unsigned long long)g->errors, (unsigned long long)unanswered, lag99);
+    if (post) {
+        printf("post-rate: %s at %.0f req/s for %.0f s, %d connections: %zu answered, API latency p50 %.3f ms "
+               "p99 %.3f ms max %.3f ms; non-2xx %llu, errors %llu, unanswered %zu; due-to-written lag p99 %.3f ms\n",
+               url, g->rate, g->duration, g->nconns, nlat, p50, p99, max, (unsigned long long)g->non2xx,
+               (unsigned long long)g->errors, unanswered, lag99);
+        printf("RESULT answered=%zu p50_ms=%.3f p99_ms=%.3f non2xx=%llu errors=%llu unanswered=%zu lag_p99_ms=%.3f\n",
+               nlat, p50, p99, (unsigned long long)g->non2xx, (unsigned long long)g->errors, unanswered, lag99);
+    } else {
+        double achieved = (double)nlat / g->duration;
+        double p90 = quantile(lat, nlat, 0.90), p999 = quantile(lat, nlat, 0.999);
+        printf("constant-rate: %s at %.0f req/s for %.0f s (+%.0f s warm-up), %d connections: "
+               "%zu answered (%.1f/s), p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, p99.9 %.3f ms, "
+               "max %.3f ms; non-2xx %llu, errors %llu, unanswered %zu; "
+               "due-to-written lag p99 %.3f ms\n",
+               url, g->rate, g->duration, g->warmup, g->nconns, nlat, achieved,
+               p50, p90, p99, p999, max, (unsigned long long)g->non2xx,
+               (unsigned long long)g->errors, unanswered, lag99);
+        printf("RESULT answered=%zu rate=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f p999_ms=%.3f "
+               "max_ms=%.3f non2xx=%llu errors=%llu unanswered=%zu lag_p99_ms=%.3f\n",
+               nlat, achieved, p50, p90, p99, p999, max, (unsigned long long)g->non2xx,
+               (unsigned long long)g->errors, unanswered, lag99);
+    }
+    if (dump) {
+        FILE *f = fopen(dump, "w");
+        if (!f) die("cannot write --dump");
+        for (size_t i = 0; i < g->nreqs; i++) {
+            const struct req *r = &g->reqs[i];
+            long long due_us = r->due ? (long long)(g->start_real_us + llround((r->due - g->start) * 1e6)) : 0;
+            fprintf(f, "%lld %lld %lld %lld %d %s\n", g->first + (long long)i, due_us,
+                    (long long)r->written_us, (long long)r->answered_us, r->status,
+                    g->keys && g->keys[i][0] ? g->keys[i] : "-");
+        }
+        fclose(f);
+    }
 
-    for (int i = 0; i < g->nconns; i++)
+    for (int i = 0; i < g->nconns; i++) {
         if (g->conns[i].bev) bufferevent_free(g->conns[i].bev);
+        if (g->conns[i].body) evbuffer_free(g->conns[i].body);
+    }
     event_free(g->tick);
     event_base_free(g->base);
-    free(g->request);
-    free(g->lat);
-    free(g->lag);
+    free(lat);
+    free(lag);
+    free(g->reqs);
+    free(g->keys);
     free(g->queue);
     return (g->errors || unanswered || g->non2xx) ? 3 : 0;
 }
