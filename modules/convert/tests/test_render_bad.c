@@ -422,16 +422,9 @@ static const struct tap_case cases[] = {
     { "usage errors exit 2", usage_errors },
 };
 
-static void quiet(const char *m, const char *f, va_list ap)
-{
-    (void)m;
-    (void)f;
-    (void)ap;
-}
-
 int main(void)
 {
-    TIFFSetWarningHandler(quiet);
+    tu_quiet_libtiff();
     tu_scratch("test_render_bad");
     return tap_run(cases, (int)(sizeof cases / sizeof cases[0]));
 }

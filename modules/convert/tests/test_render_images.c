@@ -482,16 +482,9 @@ static const struct tap_case cases[] = {
     { "previews: half width, square pixels, nothing staged left", previews },
 };
 
-static void quiet(const char *m, const char *f, va_list ap)
-{
-    (void)m;
-    (void)f;
-    (void)ap;
-}
-
 int main(void)
 {
-    TIFFSetWarningHandler(quiet);
+    tu_quiet_libtiff();
     tu_scratch("test_render_images");
     return tap_run(cases, (int)(sizeof cases / sizeof cases[0]));
 }

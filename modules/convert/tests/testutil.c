@@ -143,9 +143,14 @@ static void quiet(const char *m, const char *f, va_list ap)
     (void)ap;
 }
 
-int tu_read_tiff(const char *path, struct tu_page **pages)
+void tu_quiet_libtiff(void)
 {
     TIFFSetWarningHandler(quiet);
+}
+
+int tu_read_tiff(const char *path, struct tu_page **pages)
+{
+    tu_quiet_libtiff();
     *pages = NULL;
     TIFF *t = TIFFOpen(path, "r");
     if (!t)

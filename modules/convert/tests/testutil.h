@@ -13,6 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Silences libtiff's warnings (the tests check results, not chatter). */
+void tu_quiet_libtiff(void);
+
 /* A scratch directory for this test program (under MFX_BUILDDIR or /tmp),
  * emptied at start. Returns its path (static). */
 const char *tu_scratch(const char *name);
