@@ -203,6 +203,8 @@ int main(int argc, char **argv)
     }
     if (mfx_tenancy_bootstrap(mfx_cfg.data_dir, &err) != 0) goto out;
     if (mfx_module_register(&mfx_carrier_sandbox, &err) != 0) goto out;
+    /* The SIP carrier binds its port when started: only when it is used. */
+    if (!strcmp(mfx_cfg.live_carrier, "sip") && mfx_module_register(&mfx_carrier_sip, &err) != 0) goto out;
     if (mfx_module_start_all(base, &err) != 0) goto out;
     if (mfx_httpc_init(base) != 0) { err = mfx_strdup("libcurl failed to initialise"); goto out; }
     mfx_render_init(base, mfx_cfg.render_program);

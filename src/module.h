@@ -20,5 +20,6 @@ void mfx_module_stop_all(void);
 
 /* The built-in carriers. */
 extern const struct mfx_carrier mfx_carrier_sandbox;
+extern const struct mfx_carrier mfx_carrier_sip;
 
 #endif

@@ -33,6 +33,10 @@ struct mfx_call_request {
     int pages;                      /**< page count of the document */
     int attempt_number;             /**< 1 for the first attempt */
     bool ecm;
+    /** The fallback ladder (DESIGN §10): how many earlier attempts of this
+     *  fax failed in T.30 (training, pages, negotiation). 0: as configured;
+     *  1: ECM off; 2 or more: ECM off and V.17 off (V.29 at 9600 at most). */
+    int fallback;
 };
 
 /** \brief How a carrier reports back. ctx is the core's. */
@@ -65,5 +69,13 @@ struct mfx_carrier {
 /** \brief A numeric setting by section and key (the directive table of
  *  settings.c), so a module needs no core struct layout. NaN if unknown. */
 double mfx_setting_number(const char *section, const char *key);
+
+/** \brief A text setting by section and key; NULL if unknown. Owned by the
+ *  settings, valid until they are freed. */
+const char *mfx_setting_string(const char *section, const char *key);
+
+/** \brief The settings file given with --config, or NULL: a module reads its
+ *  own sections from it (carrier_sip: [trunk.NAME]). */
+const char *mfx_config_file(void);
 
 #endif

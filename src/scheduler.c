@@ -135,10 +135,16 @@ static void place_call(void *arg, bool committed)
     sqlite3_bind_text(st, 1, j->fax_id, -1, SQLITE_STATIC);
     int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 1;
     mfx_stmt_done(st);
+    st = mfx_stmt("SELECT COUNT(*) FROM attempts WHERE fax_id = ? AND error_code IN "
+                  "('line_quality', 'negotiation_failed', 'timeout')");
+    sqlite3_bind_text(st, 1, j->fax_id, -1, SQLITE_STATIC);
+    int fallback = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    mfx_stmt_done(st);
     struct mfx_call_request rq = {
         .fax_id = j->fax_id, .to = j->to, .from = j->from, .csid = j->csid,
         .header_text = j->header_text, .resolution = j->resolution,
         .pages_fd = fd, .pages = j->pages, .attempt_number = n, .ecm = j->ecm,
+        .fallback = fallback,
     };
     j->stage = J_CALLING;
     j->handle = j->carrier->send(&rq, &callbacks, j);

@@ -104,6 +104,18 @@ static const struct directive directives[] = {
       "redirects a document_url fetch follows" },
     { "carrier", "live", D_STR, F(live_carrier), "none", 0, 0,
       "carrier for live keys: none (live faxes fail with no_route) or sip" },
+    { "sip", "listen", D_STR, F(sip_listen), "0.0.0.0:5060", 0, 0,
+      "address and port the SIP user agent binds (UDP and TCP); trunks are [trunk.NAME] sections" },
+    { "sip", "media_address", D_STR, F(sip_media_address), "", 0, 0,
+      "IP address for RTP and SDP; empty: the listen address, or the one that routes to the trunk" },
+    { "sip", "user_agent", D_STR, F(sip_user_agent), "mintfax/" PACKAGE_VERSION, 0, 0,
+      "User-Agent header of every SIP request" },
+    { "sip", "ring_timeout", D_DBL, F(sip_ring_timeout), "60", 1, 600,
+      "seconds a call may ring before it is cancelled as no_answer" },
+    { "media", "speed", D_DBL, F(media_speed), "1", 1, 50,
+      "media clock speed: 1 is real time; tests run faster (both ends must use the same)" },
+    { "media", "jitter_delay", D_INT, F(media_jitter_delay), "60", 20, 400,
+      "milliseconds of fixed jitter-buffer delay on received RTP" },
     { "webhooks", "retry_schedule", D_STR, F(webhook_retry_schedule), "0,10,100,1000", 0, 0,
       "seconds before each delivery attempt, comma separated; the count is the number of attempts" },
     { "webhooks", "timeout", D_DBL, F(webhook_timeout), "30", 0.1, 300,
@@ -217,9 +229,28 @@ static bool known(const char *section, const char *key)
     return false;
 }
 
+static char *config_file;
+
+const char *mfx_config_file(void)
+{
+    return config_file;
+}
+
+const char *mfx_setting_string(const char *section, const char *key)
+{
+    for (size_t i = 0; i < MFX_ARRAY_LEN(directives); i++) {
+        const struct directive *d = &directives[i];
+        if (d->type == D_STR && !strcmp(d->section, section) && !strcmp(d->key, key))
+            return *(char **)field_ptr(d);
+    }
+    return NULL;
+}
+
 int mfx_config_load(const char *file, char **err)
 {
     *err = NULL;
+    free(config_file);
+    config_file = file ? mfx_strdup(file) : NULL;
     for (size_t i = 0; i < MFX_ARRAY_LEN(directives); i++)
         set_value(&directives[i], directives[i].def);
 
@@ -310,6 +341,8 @@ double mfx_setting_number(const char *section, const char *key)
 
 void mfx_config_free(void)
 {
+    free(config_file);
+    config_file = NULL;
     for (size_t i = 0; i < MFX_ARRAY_LEN(directives); i++)
         if (directives[i].type == D_STR) {
             char **p = field_ptr(&directives[i]);

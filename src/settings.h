@@ -57,6 +57,14 @@ struct mfx_config {
     int64_t fetch_max_redirects;
     /* [carrier] */
     char *live_carrier;
+    /* [sip] */
+    char *sip_listen;
+    char *sip_media_address;
+    char *sip_user_agent;
+    double sip_ring_timeout;
+    /* [media] */
+    double media_speed;
+    int64_t media_jitter_delay;
     /* [webhooks] */
     char *webhook_retry_schedule;
     double webhook_timeout;
