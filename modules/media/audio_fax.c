@@ -1,0 +1,541 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * audio_fax.c: one G.711 fax leg (audio_fax.h). Everything happens in the
+ * media clock's tick, in this order: drain the socket into the jitter buffer
+ * (so a tick that runs late, or a catch-up run of several, still sees every
+ * packet that arrived before it), one frame out of the jitter buffer into
+ * fax_rx (or fax_rx_fillin), 160 samples from fax_tx, optional noise, G.711
+ * encode, one RTP packet out (RFC 3550 §5.1, RFC 3551 §4.5: ptime 20, the
+ * timestamp counts samples). Phase E is reported from a zero-timeout event,
+ * never from inside spandsp, so the done callback may free the leg.
+ * The T.30 configuration is in t30_setup.c; the SIP carrier drives this.
+ */
+#include "config.h"
+#include "mfx.h"
+#include "log.h"
+#include "audio_fax.h"
+#include "rtp.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <math.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <spandsp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define FRAME MFX_JITTER_FRAME
+#define RX_BUF 2048                       /* larger than any G.711 packet we accept */
+#define RX_PER_TICK 64                    /* datagrams drained per tick at most */
+#define MAX_DELAYED 256                   /* jitter impairment: packets in flight at most */
+#define EVEN_PORT_TRIES 16
+
+struct delayed {
+    struct event *ev;
+    struct mfx_audio_fax *a;
+    size_t len;
+    uint8_t buf[MFX_RTP_HEADER_LEN + FRAME];
+    struct delayed *prev, *next;          /* in a->inflight, or a->spare (next only) */
+};
+
+struct mfx_audio_fax {
+    struct event_base *base;
+    struct mfx_media_clock *clk;
+    struct mfx_media_tick *tick;
+    enum mfx_audio_mode mode;
+    int fd;
+    int local_port;
+    struct sockaddr_storage remote;
+    socklen_t remote_len;
+    bool started;
+    int pt;
+
+    fax_state_t *fax;
+    bool transmit;
+    g711_state_t *g711;
+    struct mfx_jitter *jb;
+    int jb_delay, jb_capacity;
+
+    uint16_t seq;
+    uint32_t ts, ssrc;
+    bool sent_first;
+
+    struct mfx_audio_impair imp;
+    awgn_state_t *noise;
+    uint64_t rng;
+    struct delayed *inflight, *spare;
+    int n_delayed;
+
+    /* MFX_AUDIO_SPEECH */
+    double sp_phase, sp_f0;
+    int sp_left;                          /* samples left in the current syllable or pause */
+    bool sp_voiced;
+    int sp_len;
+
+    struct mfx_audio_fax_callbacks cb;
+    void *ctx;
+    struct event *done_ev;
+    bool phase_e, done_queued;
+    struct mfx_fax_result result;
+
+    struct mfx_audio_stats st;
+    char tag[MFX_ID_MAX + 8];
+};
+
+/* ---- small helpers ----------------------------------------------------- */
+
+/* xorshift64*: cheap, seeded, good enough for impairment decisions. */
+static uint64_t rnd(struct mfx_audio_fax *a)
+{
+    a->rng ^= a->rng >> 12;
+    a->rng ^= a->rng << 25;
+    a->rng ^= a->rng >> 27;
+    return a->rng * 0x2545F4914F6CDD1DULL;
+}
+
+static double rnd_unit(struct mfx_audio_fax *a)
+{
+    return (double)(rnd(a) >> 11) / 9007199254740992.0;   /* [0, 1) */
+}
+
+static void random_bytes(void *buf, size_t n)
+{
+    if (getrandom(buf, n, 0) == (ssize_t)n) return;
+    /* No entropy source: still different per leg and per run. */
+    uint64_t x = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)buf ^ ((uint64_t)getpid() << 32);
+    for (size_t i = 0; i < n; i++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        ((uint8_t *)buf)[i] = (uint8_t)(x >> 56);
+    }
+}
+
+/* Parses a numeric address; returns 0 and fills ss/len, or -1. */
+static int parse_addr(const char *ip, int port, struct sockaddr_storage *ss, socklen_t *len)
+{
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM,
+                              .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
+    char portstr[8];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    struct addrinfo *res = NULL;
+    if (!ip || getaddrinfo(ip, portstr, &hints, &res) != 0 || !res) return -1;
+    if (res->ai_addrlen > sizeof *ss) {
+        freeaddrinfo(res);
+        return -1;
+    }
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+static bool same_addr(const struct sockaddr_storage *x, const struct sockaddr_storage *y)
+{
+    if (x->ss_family != y->ss_family) return false;
+    if (x->ss_family == AF_INET) {
+        const struct sockaddr_in *p = (const void *)x, *q = (const void *)y;
+        return p->sin_port == q->sin_port && p->sin_addr.s_addr == q->sin_addr.s_addr;
+    }
+    if (x->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *p = (const void *)x, *q = (const void *)y;
+        return p->sin6_port == q->sin6_port && memcmp(&p->sin6_addr, &q->sin6_addr, sizeof p->sin6_addr) == 0;
+    }
+    return false;
+}
+
+static int port_of(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET) return ntohs(((const struct sockaddr_in *)(const void *)ss)->sin_port);
+    if (ss->ss_family == AF_INET6) return ntohs(((const struct sockaddr_in6 *)(const void *)ss)->sin6_port);
+    return -1;
+}
+
+/* Opens a nonblocking UDP socket on local_ip, preferring an even port (RFC
+ * 3550 §11: RTP on even ports, RTCP on the next one). Returns the fd and the
+ * port, or -1. */
+static int open_socket(const char *local_ip, int *port_out)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (parse_addr(local_ip, 0, &ss, &len) != 0) return -1;
+    int fd = -1;
+    for (int i = 0; i < EVEN_PORT_TRIES; i++) {
+        if (fd >= 0) close(fd);
+        fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) return -1;
+        struct sockaddr_storage bound;
+        socklen_t blen = sizeof bound;
+        if (bind(fd, (struct sockaddr *)&ss, len) != 0 ||
+            getsockname(fd, (struct sockaddr *)&bound, &blen) != 0) {
+            close(fd);
+            return -1;
+        }
+        *port_out = port_of(&bound);
+        if (*port_out % 2 == 0) break;
+    }
+    return fd;
+}
+
+/* ---- T.30 events ------------------------------------------------------- */
+
+static void on_page(void *ctx, int pages)
+{
+    struct mfx_audio_fax *a = ctx;
+    if (a->cb.page) a->cb.page(a->ctx, pages);
+}
+
+/* Phase E, from inside spandsp: keep the result, report it from the loop. */
+static void on_t30_done(void *ctx, const struct mfx_fax_result *r)
+{
+    struct mfx_audio_fax *a = ctx;
+    if (a->phase_e) return;
+    a->phase_e = true;
+    a->result = *r;
+    if (!a->done_queued) {
+        a->done_queued = true;
+        struct timeval zero = { 0, 0 };
+        evtimer_add(a->done_ev, &zero);
+    }
+}
+
+static void deliver_done(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd; (void)what;
+    struct mfx_audio_fax *a = arg;
+    if (a->cb.done) a->cb.done(a->ctx, &a->result);   /* may free a: touch nothing after */
+}
+
+/* ---- sending ----------------------------------------------------------- */
+
+static void send_now(struct mfx_audio_fax *a, const uint8_t *buf, size_t len)
+{
+    if (sendto(a->fd, buf, len, 0, (const struct sockaddr *)&a->remote, a->remote_len) == (ssize_t)len)
+        a->st.tx_packets++;
+}
+
+static void delayed_fire(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd; (void)what;
+    struct delayed *d = arg;
+    struct mfx_audio_fax *a = d->a;
+    send_now(a, d->buf, d->len);
+    if (d->prev) d->prev->next = d->next;
+    else a->inflight = d->next;
+    if (d->next) d->next->prev = d->prev;
+    d->prev = NULL;
+    d->next = a->spare;
+    a->spare = d;
+    a->n_delayed--;
+}
+
+/* Sends one packet through the impairments: random loss, then a random delay
+ * of 0..jitter_ms media milliseconds (so packets may overtake each other). */
+static void send_packet(struct mfx_audio_fax *a, const uint8_t *buf, size_t len)
+{
+    if (a->imp.loss_pct > 0 && rnd_unit(a) * 100.0 < a->imp.loss_pct) {
+        a->st.tx_lost++;
+        return;
+    }
+    if (a->imp.jitter_ms <= 0 || a->n_delayed >= MAX_DELAYED) {
+        send_now(a, buf, len);
+        return;
+    }
+    double ms = (double)(rnd(a) % (uint64_t)(a->imp.jitter_ms + 1)) / mfx_media_clock_speed(a->clk);
+    int64_t us = (int64_t)(ms * 1000.0);
+    if (us <= 0) {
+        send_now(a, buf, len);
+        return;
+    }
+    struct delayed *d = a->spare;
+    if (d) {
+        a->spare = d->next;
+    } else {
+        d = mfx_calloc(1, sizeof *d);
+        d->a = a;
+        d->ev = evtimer_new(a->base, delayed_fire, d);
+        if (!d->ev) abort();
+    }
+    memcpy(d->buf, buf, len);
+    d->len = len;
+    d->prev = NULL;
+    d->next = a->inflight;
+    if (a->inflight) a->inflight->prev = d;
+    a->inflight = d;
+    a->n_delayed++;
+    struct timeval tv = { .tv_sec = (time_t)(us / 1000000), .tv_usec = (suseconds_t)(us % 1000000) };
+    evtimer_add(d->ev, &tv);
+}
+
+/* A speech-like signal for MFX_AUDIO_SPEECH: syllables of 120-350 ms of a
+ * harmonic-rich voice (f0 90-220 Hz, gliding) at about -20 dBm0, separated
+ * by pauses of 80-500 ms. Nothing in it lasts long enough, or sits on one
+ * frequency, for a fax tone or V.21 detector. */
+static void speech_frame(struct mfx_audio_fax *a, int16_t *out)
+{
+    for (int i = 0; i < FRAME; i++) {
+        if (a->sp_left <= 0) {
+            a->sp_voiced = !a->sp_voiced;
+            a->sp_len = a->sp_left = (int)(8 * (a->sp_voiced ? 120 + rnd(a) % 230 : 80 + rnd(a) % 420));
+            a->sp_f0 = 90 + (double)(rnd(a) % 130);
+        }
+        double v = 0;
+        if (a->sp_voiced) {
+            double pos = 1.0 - (double)a->sp_left / a->sp_len;
+            double env = sin(M_PI * pos);
+            a->sp_phase += 2 * M_PI * a->sp_f0 * (1.0 + 0.2 * pos) / 8000.0;
+            if (a->sp_phase > 2 * M_PI) a->sp_phase -= 2 * M_PI;
+            for (int k = 1; k <= 8; k++) v += sin(k * a->sp_phase) / k;
+            v *= env * 1500.0;
+        }
+        a->sp_left--;
+        out[i] = (int16_t)v;
+    }
+}
+
+/* ---- the tick ---------------------------------------------------------- */
+
+/* Reads what arrived since the last tick into the jitter buffer. */
+static void drain(struct mfx_audio_fax *a)
+{
+    uint8_t buf[RX_BUF];
+    for (int i = 0; i < RX_PER_TICK; i++) {
+        struct sockaddr_storage from;
+        socklen_t flen = sizeof from;
+        ssize_t n = recvfrom(a->fd, buf, sizeof buf, MSG_TRUNC, (struct sockaddr *)&from, &flen);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            break;                                          /* EAGAIN: drained; others: try next tick */
+        }
+        if (!a->started || !same_addr(&from, &a->remote)) {
+            a->st.rx_wrong_source++;
+            continue;
+        }
+        struct mfx_rtp_packet pkt;
+        if ((size_t)n > sizeof buf || mfx_rtp_parse(buf, (size_t)n, &pkt) != 0) {
+            a->st.rx_bad++;
+            continue;
+        }
+        if (pkt.pt != a->pt) {
+            a->st.rx_unknown_pt++;
+            continue;
+        }
+        a->st.rx_packets++;
+        mfx_jitter_put(a->jb, pkt.ssrc, pkt.seq, pkt.ts, pkt.payload, pkt.payload_len);
+    }
+}
+
+static void on_tick(void *arg)
+{
+    struct mfx_audio_fax *a = arg;
+    uint8_t frame[FRAME];
+    int16_t amp[FRAME];
+
+    drain(a);
+    int got = mfx_jitter_get(a->jb, frame);
+    if (a->fax) {
+        if (got == 1) {
+            g711_decode(a->g711, amp, frame, FRAME);
+            fax_rx(a->fax, amp, FRAME);
+        } else {
+            fax_rx_fillin(a->fax, FRAME);
+        }
+    }
+
+    int n = 0;
+    if (a->fax) n = fax_tx(a->fax, amp, FRAME);
+    else if (a->mode == MFX_AUDIO_SPEECH) {
+        speech_frame(a, amp);
+        n = FRAME;
+    }
+    if (n < FRAME) memset(amp + n, 0, (size_t)(FRAME - n) * sizeof amp[0]);
+    if (a->noise) {
+        for (int i = 0; i < FRAME; i++) {
+            int v = amp[i] + awgn(a->noise);
+            amp[i] = (int16_t)(v > 32767 ? 32767 : v < -32768 ? -32768 : v);
+        }
+    }
+    g711_encode(a->g711, frame, amp, FRAME);
+
+    struct mfx_rtp_packet p = { .pt = (uint8_t)a->pt, .marker = !a->sent_first, .seq = a->seq, .ts = a->ts,
+                                .ssrc = a->ssrc, .payload = frame, .payload_len = FRAME };
+    uint8_t pkt[MFX_RTP_HEADER_LEN + FRAME];
+    size_t len = mfx_rtp_write(pkt, sizeof pkt, &p);
+    a->sent_first = true;
+    a->seq++;
+    a->ts += FRAME;                                          /* RFC 3551 §4.5: 8000 Hz clock */
+    send_packet(a, pkt, len);
+}
+
+/* ---- public API -------------------------------------------------------- */
+
+struct mfx_audio_fax *mfx_audio_fax_new(struct event_base *base, struct mfx_media_clock *clk, const char *local_ip,
+                                        enum mfx_audio_mode mode, const struct mfx_fax_params *p,
+                                        const struct mfx_audio_impair *imp,
+                                        const struct mfx_audio_fax_callbacks *cb, void *ctx, char **err)
+{
+    if (mode == MFX_AUDIO_FAX && !p) {
+        *err = mfx_strdup("fax mode needs fax parameters");
+        return NULL;
+    }
+    if (mode != MFX_AUDIO_FAX && mode != MFX_AUDIO_SILENCE && mode != MFX_AUDIO_SPEECH) {
+        *err = mfx_strdup("unknown audio mode");
+        return NULL;
+    }
+    int port = 0;
+    errno = 0;
+    int fd = open_socket(local_ip, &port);
+    if (fd < 0) {
+        *err = mfx_asprintf("cannot open a UDP socket on %s: %s", local_ip ? local_ip : "(null)",
+                            errno ? strerror(errno) : "not a numeric address");
+        return NULL;
+    }
+    struct mfx_audio_fax *a = mfx_calloc(1, sizeof *a);
+    a->base = base;
+    a->clk = clk;
+    a->mode = mode;
+    a->fd = fd;
+    a->local_port = port;
+    a->jb_delay = MFX_AUDIO_JITTER_DELAY;
+    a->jb_capacity = MFX_AUDIO_JITTER_CAPACITY;
+    if (cb) a->cb = *cb;
+    a->ctx = ctx;
+    snprintf(a->tag, sizeof a->tag, "%s", p && p->log_tag ? p->log_tag : "audio");
+    a->done_ev = evtimer_new(base, deliver_done, a);
+    if (!a->done_ev) abort();
+    if (imp) a->imp = *imp;
+    if (a->imp.loss_pct < 0) a->imp.loss_pct = 0;
+    if (a->imp.jitter_ms < 0) a->imp.jitter_ms = 0;
+    if (a->imp.jitter_ms > 1000) a->imp.jitter_ms = 1000;
+    uint64_t seed = a->imp.seed;
+    if (seed == 0) random_bytes(&seed, sizeof seed);
+    a->rng = seed ? seed : 0x9E3779B97F4A7C15ULL;
+    if (a->imp.noise_dbm0 < 0)
+        a->noise = awgn_init_dbm0(NULL, (int)(seed & 0x7fffffff) + 1, (float)a->imp.noise_dbm0);
+
+    random_bytes(&a->ssrc, sizeof a->ssrc);                  /* RFC 3550 §5.1: random initial values */
+    random_bytes(&a->seq, sizeof a->seq);
+    random_bytes(&a->ts, sizeof a->ts);
+
+    if (mode == MFX_AUDIO_FAX) {
+        a->transmit = p->transmit;
+        a->fax = fax_init(NULL, p->transmit);                /* the sender is the calling party */
+        if (!a->fax) abort();
+        fax_set_transmit_on_idle(a->fax, 1);
+        fax_set_tep_mode(a->fax, 0);
+        mfx_t30_log_attach(fax_get_logging_state(a->fax), a->tag);
+        struct mfx_t30_events ev = { .page = on_page, .done = on_t30_done };
+        mfx_t30_setup(fax_get_t30_state(a->fax), p, &ev, a);
+    }
+    mfx_debug("media", "%s audio leg on %s port %d (%s)", a->tag, local_ip, port,
+              mode == MFX_AUDIO_FAX ? (p->transmit ? "fax sender" : "fax receiver")
+              : mode == MFX_AUDIO_SILENCE ? "silence" : "speech");
+    return a;
+}
+
+int mfx_audio_fax_local_port(const struct mfx_audio_fax *a)
+{
+    return a->local_port;
+}
+
+int mfx_audio_fax_set_jitter(struct mfx_audio_fax *a, int delay_frames, int capacity_frames)
+{
+    if (a->started) return -1;
+    struct mfx_jitter *probe = mfx_jitter_new(delay_frames, capacity_frames);
+    if (!probe) return -1;
+    mfx_jitter_free(probe);
+    a->jb_delay = delay_frames;
+    a->jb_capacity = capacity_frames;
+    return 0;
+}
+
+int mfx_audio_fax_start(struct mfx_audio_fax *a, const char *remote_ip, int remote_port, int pt, char **err)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    struct sockaddr_storage local;
+    socklen_t llen = sizeof local;
+    if (pt != MFX_RTP_PT_PCMU && pt != MFX_RTP_PT_PCMA) {
+        *err = mfx_asprintf("payload type %d is not PCMU (0) or PCMA (8)", pt);
+        return -1;
+    }
+    if (remote_port <= 0 || remote_port > 65535 || parse_addr(remote_ip, remote_port, &ss, &len) != 0) {
+        *err = mfx_asprintf("bad remote media address %s port %d", remote_ip ? remote_ip : "(null)", remote_port);
+        return -1;
+    }
+    if (getsockname(a->fd, (struct sockaddr *)&local, &llen) != 0 || local.ss_family != ss.ss_family) {
+        *err = mfx_asprintf("remote media address %s is not of the local address family", remote_ip);
+        return -1;
+    }
+    a->remote = ss;
+    a->remote_len = len;
+    if (a->pt != pt || !a->g711) {
+        if (a->g711) g711_free(a->g711);
+        a->g711 = g711_init(NULL, pt == MFX_RTP_PT_PCMU ? G711_ULAW : G711_ALAW);
+        if (!a->g711) abort();
+    }
+    a->pt = pt;
+    if (!a->jb) {
+        a->jb = mfx_jitter_new(a->jb_delay, a->jb_capacity);
+        if (!a->jb) abort();                                 /* the values were checked */
+    }
+    mfx_jitter_set_fill(a->jb, pt == MFX_RTP_PT_PCMU ? linear_to_ulaw(0) : linear_to_alaw(0));
+    if (!a->started) {
+        a->started = true;
+        a->tick = mfx_media_clock_add(a->clk, on_tick, a);
+    }
+    mfx_debug("media", "%s media to %s:%d pt %d", a->tag, remote_ip, remote_port, pt);
+    return 0;
+}
+
+int mfx_audio_fax_result(const struct mfx_audio_fax *a, struct mfx_fax_result *out)
+{
+    if (!a->fax) return -1;
+    if (a->phase_e) {
+        *out = a->result;
+        return 0;
+    }
+    memset(out, 0, sizeof *out);
+    t30_state_t *t30 = fax_get_t30_state(a->fax);
+    mfx_t30_result_fill(t30, a->transmit, T30_ERR_CALLDROPPED, out);
+    out->remote_fax_seen = mfx_t30_remote_fax_seen(t30);
+    return 0;
+}
+
+void mfx_audio_fax_free(struct mfx_audio_fax *a)
+{
+    if (!a) return;
+    if (a->tick) mfx_media_clock_remove(a->clk, a->tick);
+    event_free(a->done_ev);
+    for (struct delayed *d = a->inflight, *next; d; d = next) {
+        next = d->next;
+        event_free(d->ev);
+        free(d);
+    }
+    for (struct delayed *d = a->spare, *next; d; d = next) {
+        next = d->next;
+        event_free(d->ev);
+        free(d);
+    }
+    close(a->fd);
+    if (a->fax) {
+        mfx_t30_detach(fax_get_t30_state(a->fax));
+        span_log_set_tag(fax_get_logging_state(a->fax), NULL);
+        fax_free(a->fax);
+    }
+    if (a->g711) g711_free(a->g711);
+    if (a->noise) awgn_free(a->noise);
+    mfx_jitter_free(a->jb);
+    free(a);
+}
+
+void mfx_audio_fax_stats(const struct mfx_audio_fax *a, struct mfx_audio_stats *out)
+{
+    *out = a->st;
+    if (a->jb) mfx_jitter_stats(a->jb, &out->jb);
+    else memset(&out->jb, 0, sizeof out->jb);
+}
