@@ -76,6 +76,7 @@ static struct {
     struct mfx_audio_impair impair;
     bool impaired;
     const char *csid;
+    double speed;
     char local_ip[64];
     unsigned seq;
 } P = { .forced = -1, .slow_seconds = 5, .csid = "mintfax-peer" };
@@ -134,13 +135,28 @@ static void report_received(struct pcall *c, const struct mfx_fax_result *r)
         r && r->ecm ? "true" : "false", ident, c->offer.pt == MFX_PT_PCMA ? "PCMA" : "PCMU");
 }
 
+static void on_drop(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct pcall *c = arg;
+    event_free(c->timer);
+    c->timer = NULL;
+    say("{\"event\":\"hangup\",\"seq\":%u,\"reason\":\"drop-after-page-1\"}", c->seq);
+    mfx_sip_hangup(P.ua, c->id);
+}
+
 static void on_page(void *ctx, int pages)
 {
     struct pcall *c = ctx;
     say("{\"event\":\"page\",\"seq\":%u,\"pages\":%d}", c->seq, pages);
-    if (c->b == B_DROP_AFTER_PAGE_1 && pages == 1) {
-        say("{\"event\":\"hangup\",\"seq\":%u,\"reason\":\"drop-after-page-1\"}", c->seq);
-        mfx_sip_hangup(P.ua, c->id);
+    if (c->b == B_DROP_AFTER_PAGE_1 && pages == 1 && !c->timer) {
+        /* Hang up once our MCF for page 1 has had time to reach the sender
+         * (V.21 preamble and frame: about 1.5 s of media time). */
+        double s = 2.0 / P.speed;
+        c->timer = evtimer_new(P.base, on_drop, c);
+        struct timeval tv = { (time_t)s, (suseconds_t)((s - (double)(time_t)s) * 1e6) };
+        evtimer_add(c->timer, &tv);
     }
 }
 
@@ -400,6 +416,7 @@ int main(int argc, char **argv)
     char *colon = strrchr(P.local_ip, ':');
     if (colon) *colon = 0;
 
+    P.speed = speed;
     P.base = event_base_new();
     P.clock = mfx_media_clock_new(P.base, speed);
     int both[2] = { MFX_PT_PCMU, MFX_PT_PCMA }, pcma[1] = { MFX_PT_PCMA }, pcmu[1] = { MFX_PT_PCMU };

@@ -189,6 +189,10 @@ static void place_invite(struct call *c)
     fp.tx_tiff = tiff;
     char *err = NULL;
     c->audio = mfx_audio_fax_new(S.base, S.clock, S.media_ip, MFX_AUDIO_FAX, &fp, NULL, &audio_cb, c, &err);
+    if (c->audio) {
+        int delay = (int)(mfx_setting_number("media", "jitter_delay") / 20);
+        mfx_audio_fax_set_jitter(c->audio, delay, delay * 4 + 16);
+    }
     if (!c->audio) {
         mfx_error("sip", "fax %s: cannot open media: %s", c->fax_id, err ? err : "?");
         complete_error(c, MFX_E_carrier_unavailable, "media_unavailable", err ? err : "", false);
