@@ -19,87 +19,11 @@
 //
 // Both ends run the media clock faster than real time ([media] speed and
 // --speed; spandsp counts samples, so the two stay consistent).
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
-import { api, daemonPath, freePort, startDaemon, waitFor } from './lib/daemon.mjs';
-import { startPeer } from './lib/peer.mjs';
-import { makePdf } from './lib/pdf.mjs';
+import { assertSamePages, eventTypes, rig, send, stopAll, terminal } from './lib/siprig.mjs';
 
-const SPEED = process.env.MFX_SANITIZERS ? 4 : 8;
-const PAGECMP = path.resolve(process.env.MFX_BUILDDIR || path.join(path.dirname(daemonPath), '..'),
-    'tests', 'tools', 'pagecmp');
-const FAX_TIMEOUT = 240000;
-
-const stack = [];   // everything to stop, most recent first
-after(async () => {
-    for (const s of stack.reverse()) await s.stop().catch(() => {});
-});
-
-/** A peer and a daemon whose one trunk points at it; the live env topped up. */
-async function rig({ peerArgs = [], env = {} } = {}) {
-    const peer = await startPeer({ args: peerArgs, speed: SPEED });
-    stack.push(peer);
-    const sipPort = await freePort();
-    const d = await startDaemon({
-        env: {
-            MINTFAX_CARRIER_LIVE: 'sip',
-            MINTFAX_SIP_LISTEN: `127.0.0.1:${sipPort}`,
-            MINTFAX_TRUNK_PEER_PROXY: peer.proxy,
-            MINTFAX_MEDIA_SPEED: String(SPEED),
-            MINTFAX_SIP_RING_TIMEOUT: '3',
-            MINTFAX_RETRY_BACKOFF_BASE: '1',
-            MINTFAX_RATELIMIT_POLL_INTERVAL: '0',
-            ...(typeof env === 'function' ? env(peer) : env),
-        },
-    });
-    stack.push(d);
-    const key = d.keys.live_key;
-    // Live credits come from the operator (the account key).
-    const top = await api(d.url, d.keys.account_key, 'POST', `/v1/workspaces/${d.keys.workspace_id}/topups`,
-        { amount: 10000, environment: 'live' });
-    assert.ok(top.status === 200 || top.status === 201, top.text);
-    return { peer, d, key };
-}
-
-async function send({ d, key }, to, { pages = 3, retries = 0, extra = {} } = {}) {
-    const f = new FormData();
-    f.append('to', to);
-    f.append('retries', String(retries));
-    for (const [k, v] of Object.entries(extra)) f.append(k, v);
-    f.append('file', new Blob([makePdf({ pages, text: 'mintfax over SIP' })]), 'doc.pdf');
-    const r = await api(d.url, key, 'POST', '/v1/faxes', f);
-    assert.equal(r.status, 201, r.text);
-    return r.body;
-}
-
-async function terminal({ d, key }, id, timeoutMs = FAX_TIMEOUT) {
-    let fax;
-    await waitFor(async () => {
-        const r = await api(d.url, key, 'GET', `/v1/faxes/${id}`);
-        fax = r.body;
-        return fax.status === 'delivered' || fax.status === 'failed';
-    }, { timeoutMs, intervalMs: 200, what: `fax ${id} to end` });
-    return fax;
-}
-
-async function eventTypes({ d, key }, id) {
-    const r = await api(d.url, key, 'GET', `/v1/events?fax_id=${id}&limit=100`);
-    return (r.body.data || []).map((e) => e.type).reverse();
-}
-
-/** Decoded comparison of what mintfax rendered and what the peer saved. */
-async function assertSamePages(r, id, rxFile) {
-    const img = await api(r.d.url, r.key, 'GET', `/v1/faxes/${id}/image`);
-    assert.equal(img.status, 200, img.text.slice(0, 200));
-    const sent = path.join(r.peer.rxDir, `sent-${id}.tif`);
-    fs.writeFileSync(sent, img.bytes);
-    const cmp = spawnSync(PAGECMP, [sent, rxFile], { encoding: 'utf8' });
-    assert.equal(cmp.status, 0, `pages differ: ${cmp.stdout} ${cmp.stderr}`);
-    return JSON.parse(cmp.stdout);
-}
+after(stopAll);
 
 async function deliveredCase(peerArgs, codec) {
     const r = await rig({ peerArgs });
