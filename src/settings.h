@@ -62,6 +62,9 @@ struct mfx_config {
     char *sip_media_address;
     char *sip_user_agent;
     double sip_ring_timeout;
+    char *sip_tls_listen;
+    char *sip_tls_cert_dir;
+    bool sip_tls_verify;
     /* [media] */
     double media_speed;
     int64_t media_jitter_delay;

@@ -248,8 +248,9 @@ static void on_incoming(const struct mfx_sip_event *ev)
     for (size_t i = 0; i < MFX_ARRAY_LEN(behaviours); i++)
         if (behaviours[i].number && !strcmp(behaviours[i].number, user)) c->b = behaviours[i].b;
     if (P.forced >= 0) c->b = (enum behaviour)P.forced;
-    say("{\"event\":\"invite\",\"seq\":%u,\"to\":\"%s\",\"authorized\":%s,\"sdp\":\"%s\"}", c->seq, user,
-        ev->authorization[0] ? "true" : "false", ev->has_sdp ? mfx_sdp_status_name(ev->sdp_status) : "none");
+    say("{\"event\":\"invite\",\"seq\":%u,\"to\":\"%s\",\"authorized\":%s,\"sdp\":\"%s\",\"transport\":\"%s\"}",
+        c->seq, user, ev->authorization[0] ? "true" : "false",
+        ev->has_sdp ? mfx_sdp_status_name(ev->sdp_status) : "none", ev->transport);
     switch (c->b) {
     case B_BUSY: mfx_sip_respond(P.ua, c->id, 486, "Busy Here", NULL, NULL); return;
     case B_DECLINE: mfx_sip_respond(P.ua, c->id, 603, "Decline", NULL, NULL); return;
@@ -348,6 +349,8 @@ static void usage(FILE *f)
             "  --speed X           media clock speed; must equal the caller's [media] speed\n"
             "  --slow-seconds S    ring time of the slow behaviour (default 5)\n"
             "  --csid ID           our fax ident (default mintfax-peer)\n"
+            "  --tls-listen H:P    also take SIP over TLS here (needs --tls-cert-dir)\n"
+            "  --tls-cert-dir DIR  agent.pem (key and certificate) and cafile.pem\n"
             "behaviours (dialled number):\n");
     for (size_t i = 0; i < MFX_ARRAY_LEN(behaviours); i++)
         fprintf(f, "  %-18s %-13s %s\n", behaviours[i].name, behaviours[i].number ? behaviours[i].number : "",
@@ -363,9 +366,10 @@ int main(int argc, char **argv)
         { "jitter", required_argument, NULL, 'J' }, { "noise", required_argument, NULL, 'N' },
         { "speed", required_argument, NULL, 's' }, { "slow-seconds", required_argument, NULL, 'S' },
         { "csid", required_argument, NULL, 'i' }, { "help", no_argument, NULL, 'h' },
-        { "log-level", required_argument, NULL, 'v' }, { NULL, 0, NULL, 0 },
+        { "log-level", required_argument, NULL, 'v' }, { "tls-listen", required_argument, NULL, 't' },
+        { "tls-cert-dir", required_argument, NULL, 'T' }, { NULL, 0, NULL, 0 },
     };
-    const char *listen = NULL, *codec = NULL;
+    const char *listen = NULL, *codec = NULL, *tls_listen = NULL, *tls_cert_dir = NULL;
     double speed = 1;
     char *auth = NULL;
     int o;
@@ -390,6 +394,8 @@ int main(int argc, char **argv)
         case 'S': P.slow_seconds = atof(optarg); break;
         case 'i': P.csid = optarg; break;
         case 'v': mfx_log_level = mfx_log_level_parse(optarg) >= 0 ? mfx_log_level_parse(optarg) : mfx_log_level; break;
+        case 't': tls_listen = optarg; break;
+        case 'T': tls_cert_dir = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -421,13 +427,16 @@ int main(int argc, char **argv)
     P.clock = mfx_media_clock_new(P.base, speed);
     int both[2] = { MFX_PT_PCMU, MFX_PT_PCMA }, pcma[1] = { MFX_PT_PCMA }, pcmu[1] = { MFX_PT_PCMU };
     char *bind = mfx_asprintf("sip:%s", listen);
+    char *tls_bind = tls_listen ? mfx_asprintf("sips:%s", tls_listen) : NULL;
     struct mfx_sip_ua_config cfg = {
         .bind_url = bind, .user_agent = "mintfax-peer/" PACKAGE_VERSION,
         .accept_pts = codec ? (!strcmp(codec, "pcma") ? pcma : pcmu) : both, .n_accept = codec ? 1 : 2,
+        .tls_bind_url = tls_bind, .tls_cert_dir = tls_cert_dir, .tls_verify = false,
     };
     char *err = NULL;
     P.ua = mfx_sip_ua_start(P.base, &cfg, on_sip, NULL, &err);
     free(bind);
+    free(tls_bind);
     if (!P.ua) {
         fprintf(stderr, "mintfax-peer: %s\n", err);
         free(err);

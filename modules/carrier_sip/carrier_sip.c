@@ -156,11 +156,19 @@ static void on_ring_timeout(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct call *c = arg;
     char msg[96];
-    snprintf(msg, sizeof msg, "No answer within %.0f s ([sip] ring_timeout).",
+    snprintf(msg, sizeof msg, "It rang for %.0f s with no answer ([sip] ring_timeout).",
              mfx_setting_number("sip", "ring_timeout"));
-    struct mfx_outcome o = { .error = MFX_E_no_answer, .ecm = -1, .sip_status = c->last_progress };
+    struct mfx_outcome o = { .error = MFX_E_no_answer, .ecm = -1 };
     snprintf(o.subcode, sizeof o.subcode, "ring_timeout");
     snprintf(o.message, sizeof o.message, "%s", msg);
+    if (!c->last_progress) {
+        /* Not even a 100 Trying: the trunk itself did not take the call
+         * (down, unreachable, or a TLS handshake that failed). */
+        o.error = MFX_E_carrier_unavailable;
+        snprintf(o.subcode, sizeof o.subcode, "no_response");
+        snprintf(o.message, sizeof o.message, "The trunk did not answer the INVITE within %.0f s.",
+                 mfx_setting_number("sip", "ring_timeout"));
+    }
     complete(c, &o, true);
 }
 
@@ -208,8 +216,7 @@ static void place_invite(struct call *c)
     const char *number = (!t->dial_plus && c->to[0] == '+') ? c->to + 1 : c->to;
     const char *tp = t->transport == MFX_TRUNK_TCP ? ";transport=tcp" : t->transport == MFX_TRUNK_TLS ? ";transport=tls" : "";
     char ruri[160], from_uri[160], cid[32];
-    snprintf(ruri, sizeof ruri, "%s:%s@%s%s", t->transport == MFX_TRUNK_TLS ? "sips" : "sip", number,
-             t->proxy_host, tp);
+    snprintf(ruri, sizeof ruri, "sip:%s@%s%s", number, t->proxy_host, tp);
     caller_id(c, cid);
     snprintf(from_uri, sizeof from_uri, "sip:%s@%s", cid, t->from_domain ? t->from_domain : t->proxy_host);
     struct mfx_sip_invite inv = {
@@ -435,12 +442,25 @@ static int sip_start(struct event_base *base, char **err)
     if (pick_media_ip(err) != 0) return -1;
     const char *listen = mfx_setting_string("sip", "listen");
     char *bind = mfx_asprintf("sip:%s", listen && *listen ? listen : "0.0.0.0:5060");
+    const char *tls = mfx_setting_string("sip", "tls_listen");
+    char *tls_bind = tls && *tls ? mfx_asprintf("sips:%s", tls) : NULL;
+    for (int i = 0; i < S.ntrunks; i++)
+        if (S.trunks[i].transport == MFX_TRUNK_TLS && !tls_bind) {
+            *err = mfx_asprintf("[trunk.%s] transport = tls needs [sip] tls_listen and tls_cert_dir",
+                                S.trunks[i].name);
+            free(bind);
+            mfx_trunks_free(S.trunks, S.ntrunks);
+            return -1;
+        }
     struct mfx_sip_ua_config cfg = {
         .bind_url = bind, .user_agent = mfx_setting_string("sip", "user_agent"),
         .accept_pts = offer_pts, .n_accept = 2,
+        .tls_bind_url = tls_bind, .tls_cert_dir = mfx_setting_string("sip", "tls_cert_dir"),
+        .tls_verify = mfx_setting_number("sip", "tls_verify") != 0,
     };
     S.ua = mfx_sip_ua_start(base, &cfg, on_sip_event, NULL, err);
     free(bind);
+    free(tls_bind);
     if (!S.ua) {
         mfx_trunks_free(S.trunks, S.ntrunks);
         return -1;

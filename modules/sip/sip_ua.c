@@ -73,7 +73,8 @@ struct mfx_sip_ua {
     su_timer_t *shutdown_timer;
     int accept_pts[8];
     int n_accept;
-    char *bind_url, *user_agent;
+    char *bind_url, *user_agent, *tls_bind_url, *tls_cert_dir;
+    bool tls_verify;
 
     /* start-up handshake */
     pthread_t thread;
@@ -208,6 +209,10 @@ static void fill_request_info(struct mfx_sip_event *ev, const sip_t *sip, const 
     }
     if (sip->sip_from)
         url_e(ev->from, (int)sizeof ev->from, sip->sip_from->a_url);
+    if (sip->sip_via && sip->sip_via->v_protocol) {
+        const char *slash = strrchr(sip->sip_via->v_protocol, '/');
+        copy_str(ev->transport, sizeof ev->transport, slash ? slash + 1 : sip->sip_via->v_protocol);
+    }
     if (sip->sip_authorization)
         sip_header_e(ev->authorization, (int)sizeof ev->authorization,
                      (const sip_header_t *)sip->sip_authorization, 0);
@@ -251,7 +256,7 @@ static void on_invite_response(struct mfx_sip_ua *ua, struct sip_call *c, int st
                                const sip_t *sip)
 {
     if (status < 200) {
-        if (status > 100) report(ua, c, MFX_SIP_PROGRESS, status, phrase, sip);
+        if (status >= 100) report(ua, c, MFX_SIP_PROGRESS, status, phrase, sip);
         return;
     }
     if (status < 300) {
@@ -561,6 +566,10 @@ static void *sip_thread(void *arg)
     su_root_threading(ua->root, 0);
     ua->nua = nua_create(ua->root, nua_callback, ua,
                          NUTAG_URL(ua->bind_url),
+                         TAG_IF(ua->tls_bind_url, NUTAG_SIPS_URL(ua->tls_bind_url)),
+                         TAG_IF(ua->tls_cert_dir, NUTAG_CERTIFICATE_DIR(ua->tls_cert_dir)),
+                         TAG_IF(ua->tls_bind_url, TPTAG_TLS_VERIFY_POLICY(ua->tls_verify ? TPTLS_VERIFY_OUT
+                                                                                          : TPTLS_VERIFY_NONE)),
                          NUTAG_MEDIA_ENABLE(0),
                          NUTAG_AUTOALERT(0),
                          NUTAG_AUTOANSWER(0),
@@ -599,6 +608,9 @@ struct mfx_sip_ua *mfx_sip_ua_start(struct event_base *base, const struct mfx_si
     struct mfx_sip_ua *ua = mfx_calloc(1, sizeof *ua);
     ua->bind_url = mfx_strdup(cfg->bind_url);
     ua->user_agent = mfx_strdup(cfg->user_agent ? cfg->user_agent : "mintfax/" PACKAGE_VERSION);
+    ua->tls_bind_url = cfg->tls_bind_url && *cfg->tls_bind_url ? mfx_strdup(cfg->tls_bind_url) : NULL;
+    ua->tls_cert_dir = cfg->tls_cert_dir && *cfg->tls_cert_dir ? mfx_strdup(cfg->tls_cert_dir) : NULL;
+    ua->tls_verify = cfg->tls_verify;
     for (int i = 0; i < cfg->n_accept && i < (int)MFX_ARRAY_LEN(ua->accept_pts); i++)
         ua->accept_pts[ua->n_accept++] = cfg->accept_pts[i];
     ua->fn = fn;
@@ -633,6 +645,8 @@ fail:
     pthread_cond_destroy(&ua->cond);
     free(ua->bind_url);
     free(ua->user_agent);
+    free(ua->tls_bind_url);
+    free(ua->tls_cert_dir);
     free(ua);
     return NULL;
 }
@@ -654,6 +668,8 @@ void mfx_sip_ua_stop(struct mfx_sip_ua *ua)
     pthread_cond_destroy(&ua->cond);
     free(ua->bind_url);
     free(ua->user_agent);
+    free(ua->tls_bind_url);
+    free(ua->tls_cert_dir);
     free(ua);
 }
 

@@ -24,7 +24,7 @@ struct event_base;
 struct mfx_sip_ua;
 
 enum mfx_sip_event_type {
-    MFX_SIP_PROGRESS,        /* UAC: a 1xx with a status (180, 183) */
+    MFX_SIP_PROGRESS,        /* UAC: a 1xx (100 Trying included) */
     MFX_SIP_ANSWERED,        /* UAC: 2xx to our INVITE; media holds the answer */
     MFX_SIP_FAILED,          /* UAC: the INVITE ended without a dialog (status, phrase) */
     MFX_SIP_ENDED,           /* the dialog is over: BYE either way, or a failure after it */
@@ -51,6 +51,7 @@ struct mfx_sip_event {
     char authorization[512];     /* INCOMING/REGISTER_IN: the Authorization header, or "" */
     char method[16];             /* INCOMING/REGISTER_IN: the method, for digest checks */
     char uri[128];               /* INCOMING/REGISTER_IN: the request-URI, for digest checks */
+    char transport[8];           /* INCOMING/REGISTER_IN: UDP, TCP or TLS (the top Via) */
 };
 
 typedef void (*mfx_sip_event_fn)(void *ctx, const struct mfx_sip_event *ev);
@@ -60,6 +61,9 @@ struct mfx_sip_ua_config {
     const char *user_agent;      /* User-Agent and Server header value */
     const int *accept_pts;       /* audio payload types we accept in answers/offers */
     int n_accept;
+    const char *tls_bind_url;    /* e.g. "sips:127.0.0.1:5061", or NULL: no TLS */
+    const char *tls_cert_dir;    /* agent.pem (our key and certificate) and cafile.pem */
+    bool tls_verify;             /* verify the certificate of servers we call */
 };
 
 /* Starts the SIP thread and waits until its transport is bound. Events are

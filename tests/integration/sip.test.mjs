@@ -21,6 +21,11 @@
 // --speed; spandsp counts samples, so the two stay consistent).
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from './lib/daemon.mjs';
 import { assertSamePages, eventTypes, rig, send, stopAll, terminal } from './lib/siprig.mjs';
 
 after(stopAll);
@@ -116,4 +121,62 @@ test('1 % loss and 20 ms jitter on the peer RTP: an ECM fax still delivers', asy
     const fax = await send(r, '+15551230003', { pages: 2, retries: 3 });
     const done = await terminal(r, fax.id);
     assert.equal(done.status, 'delivered', JSON.stringify(done.attempts));
+});
+
+/** A CA and a certificate for 127.0.0.1 in a sofia certificate directory
+ *  (agent.pem: key and certificate; cafile.pem: the CA). */
+function certDir(name) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `mintfax-tls-${name}-`));
+    const run = (args) => {
+        const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+        assert.equal(r.status, 0, r.stderr);
+    };
+    run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'cafile.pem', '-days', '2',
+        '-subj', `/CN=mintfax test CA ${name}`]);
+    run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'srv.key', '-out', 'srv.csr', '-subj', '/CN=127.0.0.1']);
+    fs.writeFileSync(path.join(dir, 'ext'), 'subjectAltName=IP:127.0.0.1\n');
+    run(['x509', '-req', '-in', 'srv.csr', '-CA', 'cafile.pem', '-CAkey', 'ca.key', '-CAcreateserial',
+        '-out', 'srv.pem', '-days', '2', '-extfile', 'ext']);
+    fs.writeFileSync(path.join(dir, 'agent.pem'),
+        fs.readFileSync(path.join(dir, 'srv.key'), 'utf8') + fs.readFileSync(path.join(dir, 'srv.pem'), 'utf8'));
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    return dir;
+}
+
+test('trunk transports: TCP, and TLS with the certificate verified', async (t) => {
+    await t.test('tcp', async () => {
+        const r = await rig({ env: { MINTFAX_TRUNK_PEER_TRANSPORT: 'tcp' } });
+        const fax = await send(r, '+15551230004', { pages: 1 });
+        assert.equal((await terminal(r, fax.id)).status, 'delivered');
+        const inv = await r.peer.waitEvent((e) => e.event === 'invite');
+        assert.equal(inv.transport, 'TCP');
+    });
+    const good = certDir('good');
+    const tlsRig = async (daemonCerts) => {
+        const tlsPort = await freePort();
+        return rig({
+            peerArgs: ['--tls-listen', `127.0.0.1:${tlsPort}`, '--tls-cert-dir', good],
+            env: async () => ({
+                MINTFAX_TRUNK_PEER_PROXY: `sip:127.0.0.1:${tlsPort}`,
+                MINTFAX_TRUNK_PEER_TRANSPORT: 'tls',
+                MINTFAX_SIP_TLS_LISTEN: `127.0.0.1:${await freePort()}`,
+                MINTFAX_SIP_TLS_CERT_DIR: daemonCerts,
+            }),
+        });
+    };
+    await t.test('tls', async () => {
+        const r = await tlsRig(good);
+        const fax = await send(r, '+15551230005', { pages: 1 });
+        assert.equal((await terminal(r, fax.id)).status, 'delivered');
+        const inv = await r.peer.waitEvent((e) => e.event === 'invite');
+        assert.equal(inv.transport, 'TLS');
+    });
+    await t.test('tls to a server signed by another CA fails, no call placed', async () => {
+        const r = await tlsRig(certDir('other'));
+        const fax = await send(r, '+15551230006', { pages: 1 });
+        const done = await terminal(r, fax.id);
+        assert.equal(done.status, 'failed');
+        assert.equal(done.error_code, 'carrier_unavailable', JSON.stringify(done.attempts));
+        assert.ok(!r.peer.events.some((e) => e.event === 'invite'));
+    });
 });

@@ -38,7 +38,7 @@ export async function rig({ peerArgs = [], env = {}, proxy, dataDir } = {}) {
         MINTFAX_SIP_RING_TIMEOUT: '3',
         MINTFAX_RETRY_BACKOFF_BASE: '1',
         MINTFAX_RATELIMIT_POLL_INTERVAL: '0',
-        ...(typeof env === 'function' ? env(peer) : env),
+        ...(typeof env === 'function' ? await env(peer) : env),
     };
     // A caller's data directory outlives restarts; removed after the daemons stop.
     if (dataDir) stack.push({ stop: () => fs.promises.rm(dataDir, { recursive: true, force: true }) });
