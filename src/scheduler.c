@@ -76,6 +76,8 @@ static void job_remove(struct job *j)
     mfx_scheduler_poke();
 }
 
+static int free_channels(bool live);
+
 /* ---- calling ------------------------------------------------------------- */
 
 static void on_answered(void *ctx)
@@ -155,6 +157,12 @@ static void begin_attempt(struct job *j)
     if (draining) {
         /* Stopping: no new call starts; the fax stays queued (its pages are
          * kept) and goes out after the next start. */
+        job_remove(j);
+        return;
+    }
+    if (j->carrier && free_channels(j->live) <= 0) {
+        /* Rendered while the channels filled up: the fax stays queued with
+         * its pages, and a call's end pokes the scheduler to place it. */
         job_remove(j);
         return;
     }

@@ -77,6 +77,7 @@ static struct {
     bool impaired;
     const char *csid;
     double speed;
+    int jitter_delay_ms;
     char local_ip[64];
     unsigned seq;
 } P = { .forced = -1, .slow_seconds = 5, .csid = "mintfax-peer" };
@@ -179,6 +180,10 @@ static void answer(struct pcall *c)
     char *err = NULL;
     c->audio = mfx_audio_fax_new(P.base, P.clock, P.local_ip, mode, &fp, P.impaired ? &P.impair : NULL,
                                  &audio_cb, c, &err);
+    if (c->audio && P.jitter_delay_ms) {
+        int frames = P.jitter_delay_ms / 20;
+        mfx_audio_fax_set_jitter(c->audio, frames, frames * 4 + 16);
+    }
     if (!c->audio || mfx_audio_fax_start(c->audio, c->offer.addr, c->offer.port, c->offer.pt, &err) != 0) {
         say("{\"event\":\"error\",\"seq\":%u,\"message\":\"media: %s\"}", c->seq, err ? err : "?");
         free(err);
@@ -347,6 +352,7 @@ static void usage(FILE *f)
             "  --jitter MS         delay each RTP packet we send by 0..MS ms\n"
             "  --noise DBM0        add white noise at this level (e.g. -40) to what we send\n"
             "  --speed X           media clock speed; must equal the caller's [media] speed\n"
+            "  --jitter-delay MS   fixed jitter-buffer delay of received RTP (default 60)\n"
             "  --slow-seconds S    ring time of the slow behaviour (default 5)\n"
             "  --csid ID           our fax ident (default mintfax-peer)\n"
             "  --tls-listen H:P    also take SIP over TLS here (needs --tls-cert-dir)\n"
@@ -367,7 +373,8 @@ int main(int argc, char **argv)
         { "speed", required_argument, NULL, 's' }, { "slow-seconds", required_argument, NULL, 'S' },
         { "csid", required_argument, NULL, 'i' }, { "help", no_argument, NULL, 'h' },
         { "log-level", required_argument, NULL, 'v' }, { "tls-listen", required_argument, NULL, 't' },
-        { "tls-cert-dir", required_argument, NULL, 'T' }, { NULL, 0, NULL, 0 },
+        { "tls-cert-dir", required_argument, NULL, 'T' }, { "jitter-delay", required_argument, NULL, 'D' },
+        { NULL, 0, NULL, 0 },
     };
     const char *listen = NULL, *codec = NULL, *tls_listen = NULL, *tls_cert_dir = NULL;
     double speed = 1;
@@ -394,11 +401,16 @@ int main(int argc, char **argv)
         case 'S': P.slow_seconds = atof(optarg); break;
         case 'i': P.csid = optarg; break;
         case 'v': mfx_log_level = mfx_log_level_parse(optarg) >= 0 ? mfx_log_level_parse(optarg) : mfx_log_level; break;
+        case 'D': P.jitter_delay_ms = atoi(optarg); break;
         case 't': tls_listen = optarg; break;
         case 'T': tls_cert_dir = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
+    }
+    if (P.jitter_delay_ms && (P.jitter_delay_ms < 20 || P.jitter_delay_ms > 400)) {
+        fprintf(stderr, "mintfax-peer: --jitter-delay is 20 to 400 ms\n");
+        return 2;
     }
     if (!listen || !P.rx_dir || speed < 1 || speed > 50 || (codec && strcmp(codec, "pcmu") && strcmp(codec, "pcma"))) {
         usage(stderr);

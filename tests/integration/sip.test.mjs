@@ -25,7 +25,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from './lib/daemon.mjs';
+import { api, freePort } from './lib/daemon.mjs';
 import { assertSamePages, eventTypes, rig, send, stopAll, terminal } from './lib/siprig.mjs';
 
 after(stopAll);
@@ -179,4 +179,42 @@ test('trunk transports: TCP, and TLS with the certificate verified', async (t) =
         assert.equal(done.error_code, 'carrier_unavailable', JSON.stringify(done.attempts));
         assert.ok(!r.peer.events.some((e) => e.event === 'invite'));
     });
+});
+
+test('cancel: CANCEL while it rings, BYE once answered', async (t) => {
+    const r = await rig({ env: { MINTFAX_SIP_RING_TIMEOUT: '60' } });
+    await t.test('ringing', async () => {
+        const fax = await send(r, '+15550100408', { pages: 1 });
+        const inv = await r.peer.waitEvent((e) => e.event === 'invite' && e.to === '+15550100408');
+        const c = await api(r.d.url, r.key, 'POST', `/v1/faxes/${fax.id}/cancel`);
+        assert.equal(c.status, 200, c.text);
+        await r.peer.waitEvent((e) => e.event === 'cancel' && e.seq === inv.seq, 10000);
+        const done = await terminal(r, fax.id);
+        assert.equal(done.error_code, 'cancelled');
+    });
+    await t.test('answered', async () => {
+        const fax = await send(r, '+15551230007', { pages: 3 });
+        const inv = await r.peer.waitEvent((e) => e.event === 'invite' && e.to === '+15551230007');
+        await r.peer.waitEvent((e) => e.event === 'page' && e.seq === inv.seq);
+        const c = await api(r.d.url, r.key, 'POST', `/v1/faxes/${fax.id}/cancel`);
+        assert.equal(c.status, 200, c.text);
+        await r.peer.waitEvent((e) => e.event === 'bye' && e.seq === inv.seq && e.remote, 10000);
+        const done = await terminal(r, fax.id);
+        assert.equal(done.error_code, 'cancelled');
+    });
+});
+
+test('a trunk limits channels and calls per second', async () => {
+    const r = await rig({ env: { MINTFAX_TRUNK_PEER_MAX_CHANNELS: '1', MINTFAX_TRUNK_PEER_CPS: '0.5' } });
+    const a = await send(r, '+15551230008', { pages: 1 });
+    const b = await send(r, '+15551230009', { pages: 1 });
+    const [da, db] = [await terminal(r, a.id), await terminal(r, b.id)];
+    assert.equal(da.status, 'delivered', JSON.stringify(da.attempts));
+    assert.equal(db.status, 'delivered', JSON.stringify(db.attempts));
+    // One channel: the second call starts after the first ended; 0.5 cps: 2 s apart at least.
+    const [first, second] = [da, db].sort((x, y) => x.attempts[0].started_at.localeCompare(y.attempts[0].started_at));
+    assert.ok(second.attempts[0].started_at >= first.attempts[0].completed_at,
+        `${second.attempts[0].started_at} < ${first.attempts[0].completed_at}`);
+    const invites = r.peer.events.filter((e) => e.event === 'invite');
+    assert.equal(invites.length, 2);
 });

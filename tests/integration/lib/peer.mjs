@@ -31,7 +31,8 @@ process.on('exit', () => {
  * Starts the peer on a free loopback port with a fresh --rx-dir.
  * Returns {port, proxy, rxDir, events, waitEvent(pred, timeoutMs), log(), stop()}.
  */
-export async function startPeer({ args = [], speed = 1 } = {}) {
+export async function startPeer({ args = [], speed = 1, jitterDelay } = {}) {
+    if (jitterDelay) args = ['--jitter-delay', String(jitterDelay), ...args];
     if (!fs.existsSync(peerPath)) throw new Error(`mintfax-peer not found at ${peerPath}`);
     const rxDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'mintfax-peer-'));
     for (let attempt = 1; ; attempt++) {

@@ -13,6 +13,9 @@ import { startPeer } from './peer.mjs';
 import { makePdf } from './pdf.mjs';
 
 export const SPEED = process.env.MFX_SANITIZERS ? 4 : 8;
+// Faster than real time, a 60 ms jitter buffer is only a few ms of wall time,
+// less than a busy 2-core machine may delay a packet: both ends hold more.
+const JITTER_DELAY = 300;
 const PAGECMP = path.resolve(process.env.MFX_BUILDDIR || path.join(path.dirname(daemonPath), '..'),
     'tests', 'tools', 'pagecmp');
 const FAX_TIMEOUT = 240000;
@@ -27,7 +30,7 @@ export async function stopAll() {
 /** A peer and a daemon whose one trunk points at it; the live env topped up.
  *  proxy: use this SIP URI instead of starting a mintfax-peer. */
 export async function rig({ peerArgs = [], env = {}, proxy, dataDir } = {}) {
-    const peer = proxy ? { proxy } : await startPeer({ args: peerArgs, speed: SPEED });
+    const peer = proxy ? { proxy } : await startPeer({ args: peerArgs, speed: SPEED, jitterDelay: JITTER_DELAY });
     if (!proxy) stack.push(peer);
     const sipPort = await freePort();
     const daemonEnv = {
@@ -35,6 +38,7 @@ export async function rig({ peerArgs = [], env = {}, proxy, dataDir } = {}) {
         MINTFAX_SIP_LISTEN: `127.0.0.1:${sipPort}`,
         MINTFAX_TRUNK_PEER_PROXY: peer.proxy,
         MINTFAX_MEDIA_SPEED: String(SPEED),
+        MINTFAX_MEDIA_JITTER_DELAY: String(JITTER_DELAY),
         MINTFAX_SIP_RING_TIMEOUT: '3',
         MINTFAX_RETRY_BACKOFF_BASE: '1',
         MINTFAX_RATELIMIT_POLL_INTERVAL: '0',
