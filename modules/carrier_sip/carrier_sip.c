@@ -495,7 +495,14 @@ static void sip_stop(void)
     }
     mfx_sip_ua_stop(S.ua);
     S.ua = NULL;
-    if (S.clock) mfx_media_clock_free(S.clock);
+    if (S.clock) {
+        struct mfx_media_clock_stats st;
+        mfx_media_clock_stats(S.clock, &st);
+        mfx_info("sip", "media clock: %llu ticks, %llu late by more than 5 ms, at most %.1f ms late, %llu skipped",
+                 (unsigned long long)st.ticks, (unsigned long long)st.late_ticks, st.max_late_ms,
+                 (unsigned long long)st.skipped);
+        mfx_media_clock_free(S.clock);
+    }
     S.clock = NULL;
     mfx_trunks_free(S.trunks, S.ntrunks);
     S.trunks = NULL;
