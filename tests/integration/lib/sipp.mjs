@@ -115,10 +115,11 @@ export async function startSipp({ scenario, port, args = [], timeoutSec = 60 } =
 
     let exited = false;
     const done = new Promise((resolve) => {
-        const finish = (code, signal) => {
+        const finish = (code, signal, err) => {
             if (exited) return;
             exited = true;
-            const result = { code, signal, messages: readText(messagesFile), errors: readText(errorsFile) };
+            const errors = err ? `cannot run ${sippBin}: ${err.message}` : readText(errorsFile);
+            const result = { code, signal, messages: readText(messagesFile), errors };
             running.delete(child);
             if (process.env.MFX_KEEP_DATA !== '1') fs.rmSync(dir, { recursive: true, force: true });
             resolve(result);
