@@ -56,6 +56,53 @@ static void copy_text(char *out, size_t size, const char *s)
 /* ======================================================================== */
 /* Parsing                                                                  */
 
+/* RFC 4566 §9 token characters, as sofia's parser knows them. */
+static bool is_token_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+        || (c != '\0' && strchr("-!#$%&'*+.^_`{|}~", c) != NULL);
+}
+
+/* Checks every m= line before sofia sees it against RFC 4566 §5.14:
+ * media SP port ["/" integer] SP proto 1*(SP fmt), where media and each fmt
+ * are tokens and proto is tokens joined by "/". sofia 1.12.11 loops
+ * forever, allocating, on a non-RTP format that starts with a non-token
+ * character ("m=image 0 udptl =x", "m=audio 1 RTPP /x") or on a tab
+ * after the protocol ("m=audio 1 RTP/AV\t"): found by fuzz_sdp. So fields
+ * are separated by spaces only (the grammar's SP). Lines end at CR or LF
+ * and may start with blanks, as in sofia's lenient mode. */
+static bool media_lines_sane(const char *text, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        size_t end = i;
+        while (end < len && text[end] != '\r' && text[end] != '\n') end++;
+        size_t j = i;
+        while (j < end && (text[j] == ' ' || text[j] == '\t')) j++;
+        if (end - j >= 2 && text[j] == 'm' && text[j + 1] == '=') {
+            int word = 0;
+            for (j += 2; j < end; word++) {
+                while (j < end && text[j] == ' ') j++;
+                size_t start = j, slashes = 0;
+                for (; j < end && text[j] != ' '; j++) {
+                    unsigned char c = (unsigned char)text[j];
+                    bool ok;
+                    if (word == 1)          /* port ["/" integer] */
+                        ok = (c >= '0' && c <= '9') || (c == '/' && slashes++ == 0 && j > start);
+                    else if (word == 2)     /* proto: tokens joined by "/" */
+                        ok = is_token_char(c) || c == '/';
+                    else                    /* media, fmt */
+                        ok = is_token_char(c);
+                    if (!ok) return false;
+                }
+                if (word == 1 && j > start && text[j - 1] == '/') return false;
+            }
+        }
+        i = end + 1;
+    }
+    return true;
+}
+
 /* The G.711 codec an rtpmap entry carries (RFC 3551 §4.5.14: PCMU and PCMA,
  * 8000 Hz, one channel), whatever its payload number; -1 for anything else.
  * Static numbers without an a=rtpmap come pre-filled by sofia. */
@@ -239,6 +286,10 @@ static void record_mline(const sdp_media_t *m, struct mfx_sdp_mline *ml)
         copy_text(ml->fmt, sizeof ml->fmt, m->m_format->l_text);
     else
         copy_text(ml->fmt, sizeof ml->fmt, "0");
+    /* A cut protocol name may turn into (or out of) RTP, whose formats must
+     * be numbers: a number is a valid format either way. */
+    if (m->m_proto_name && strlen(m->m_proto_name) >= sizeof ml->proto)
+        copy_text(ml->fmt, sizeof ml->fmt, "0");
     /* An empty token would make the refusal line invalid. */
     if (!ml->media[0]) copy_text(ml->media, sizeof ml->media, "unknown");
     if (!ml->proto[0]) copy_text(ml->proto, sizeof ml->proto, "RTP/AVP");
@@ -284,6 +335,7 @@ enum mfx_sdp_status mfx_sdp_parse(const char *text, size_t len, const int *accep
     if (len > MFX_SDP_MAX_LEN) return MFX_SDP_TOO_LARGE;
     /* RFC 4566 §5: text, no NUL (sofia would silently stop at one). */
     if (!text || len == 0 || memchr(text, '\0', len)) return MFX_SDP_MALFORMED;
+    if (!media_lines_sane(text, len)) return MFX_SDP_MALFORMED;
 
     enum mfx_sdp_status rc = MFX_SDP_MALFORMED;
     su_home_t *home = su_home_new(sizeof *home);

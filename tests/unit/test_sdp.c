@@ -380,6 +380,21 @@ static int garbage_and_limits(void)
     TAP_CHECK(parse("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\nc=IN IP4 192.0.2.1\r\n"
                     "m=audio 7000 RTP/AVP 300\r\n", &p) == MFX_SDP_MALFORMED);
     TAP_CHECK(mfx_sdp_parse(NULL, 0, g711, 2, &p) == MFX_SDP_MALFORMED);
+    /* sofia 1.12.11 would loop allocating forever on this format (fuzz_sdp). */
+    TAP_CHECK(parse("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\nc=IN IP4 192.0.2.1\r\n"
+                    "m=image 5000 udptl t38 =x\r\n", &p) == MFX_SDP_MALFORMED);
+    TAP_CHECK(parse("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\nc=IN IP4 192.0.2.1\r\n"
+                    "  m=image 0 udptl v=P6 2001:DB8::10\r\n", &p) == MFX_SDP_MALFORMED);
+    TAP_CHECK(parse("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\nc=IN IP4 192.0.2.1\r\n"
+                    "m=audio 7078 RTPP /VA0\r\n", &p) == MFX_SDP_MALFORMED);
+    TAP_CHECK(parse("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\nc=IN IP4 192.0.2.1\r\n"
+                    "m=audio 2TPR0000 /AVP 9\r\n", &p) == MFX_SDP_MALFORMED);
+    TAP_CHECK(parse("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\nc=IN IP4 192.0.2.1\r\n"
+                    "m=image 7078 udptl\t\t\r\n", &p) == MFX_SDP_MALFORMED);
+    TAP_CHECK(parse("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\nc=IN IP4 192.0.2.1\r\n"
+                    "m=image 7078 udptl t38  \r\n", &p) == MFX_SDP_OK);
+    TAP_CHECK(parse("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\nc=IN IP4 192.0.2.1\r\n"
+                    "m=audio 7078/2 RTP/AVP 0\r\n", &p) == MFX_SDP_OK && p.audio.port == 7078);
     static const char nul[] = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\n\0c=IN IP4 192.0.2.1\r\n";
     TAP_CHECK(mfx_sdp_parse(nul, sizeof nul - 1, g711, 2, &p) == MFX_SDP_MALFORMED);
     TAP_CHECK(p.audio.kind == MFX_MEDIA_NONE && p.n_mlines == 0);
