@@ -195,6 +195,76 @@ static inline uint64_t word(const uint8_t *row, int i)
     return v;
 }
 
+#if defined(__SSE2__)
+/* The 32 bits "pixel k of the four vectors equals the lanes of c" (bit k
+ * for pixel k). */
+static inline unsigned eq32(__m128i v0, __m128i v1, __m128i v2, __m128i v3, __m128i c)
+{
+    unsigned lo = (unsigned)_mm_movemask_epi8(_mm_packs_epi16(_mm_cmpeq_epi16(v0, c), _mm_cmpeq_epi16(v1, c)));
+    unsigned hi = (unsigned)_mm_movemask_epi8(_mm_packs_epi16(_mm_cmpeq_epi16(v2, c), _mm_cmpeq_epi16(v3, c)));
+    return lo | hi << 16;
+}
+
+/* One tile row of RGB565 (32 pixels, 64 bytes at p) that is paper only,
+ * or made of at most two colours: black text on paper, coloured text, text
+ * on a flat tint, a rule, a flat fill, all that antialiasing-free drawing
+ * produces. Each colour is thresholded once instead of each pixel: stores
+ * the four 1-bit bytes at out, adds the tile row's "other" pixels to
+ * *other and returns 1; returns 0 (nothing stored) for three colours or
+ * more, left to pack8(). The bits and counts are those pack8() gives. */
+static inline int tile565(const uint8_t *p, uint8_t *out, unsigned *other)
+{
+    __m128i v0 = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+    __m128i v2 = _mm_loadu_si128((const __m128i *)(const void *)(p + 32));
+    __m128i v3 = _mm_loadu_si128((const __m128i *)(const void *)(p + 48));
+    __m128i all = _mm_and_si128(_mm_and_si128(v0, v1), _mm_and_si128(v2, v3));
+    if (_mm_movemask_epi8(_mm_cmpeq_epi8(all, _mm_set1_epi32(-1))) == 0xFFFF) {
+        memset(out, 0, 4);      /* paper: white is all bits set */
+        return 1;
+    }
+    uint16_t a, b = 0;
+    memcpy(&a, p, 2);
+    unsigned ma = eq32(v0, v1, v2, v3, _mm_set1_epi16((short)a));
+    if (ma != 0xFFFFFFFFu) {
+        memcpy(&b, p + 2 * __builtin_ctz(~ma), 2);
+        if ((ma | eq32(v0, v1, v2, v3, _mm_set1_epi16((short)b))) != 0xFFFFFFFFu)
+            return 0;
+    }
+    unsigned la = L565((unsigned)a >> 11, ((unsigned)a >> 5) & 63, (unsigned)a & 31);
+    unsigned lb = L565((unsigned)b >> 11, ((unsigned)b >> 5) & 63, (unsigned)b & 31);
+    unsigned blk = (la < L_BLACK ? ma : 0) | (lb < L_BLACK ? ~ma : 0);
+    out[0] = rev8[blk & 0xFFu];
+    out[1] = rev8[(blk >> 8) & 0xFFu];
+    out[2] = rev8[(blk >> 16) & 0xFFu];
+    out[3] = rev8[blk >> 24];
+    unsigned na = (unsigned)ones8[ma & 0xFFu] + ones8[(ma >> 8) & 0xFFu] + ones8[(ma >> 16) & 0xFFu] +
+                  ones8[ma >> 24];
+    *other += (la >= L_OTHER_LO && la < L_OTHER_HI ? na : 0) +
+              (lb >= L_OTHER_LO && lb < L_OTHER_HI ? 32 - na : 0);
+    return 1;
+}
+#endif
+
+/* Thresholds pixels [x, w) of a row, eight at a time with pixel() (the
+ * end of rows whose width is not a multiple of the tile); counts "other"
+ * pixels into mid (tile x / T) when mid is not NULL. */
+static void scan_tail(const struct mfx_raster *band, const uint8_t *row, uint8_t *out, int x, int w,
+                      uint16_t *mid)
+{
+    for (; x < w; x += 8) {
+        unsigned byte = 0, m = 0;
+        for (int k = 0; k < 8 && x + k < w; k++) {
+            unsigned l = pixel(band, row, x + k);
+            byte |= (unsigned)(l < 128) << (7 - k);
+            m += l - MID_LO <= MID_HI - MID_LO;
+        }
+        out[x / 8] = (uint8_t)byte;
+        if (mid)
+            mid[x / MFX_BILEVEL_TILE] += (uint16_t)m;
+    }
+}
+
 /* Thresholds rows [y0, y0 + rows) of the band (in format fmt, a constant
  * in each caller below, so the compiler makes one loop per format) at 50 %
  * into bits; with mid non-NULL, also counts each tile's "other" pixels into
@@ -230,24 +300,48 @@ static inline void scan_fmt(enum mfx_raster_format fmt, int w, const struct mfx_
             if (mid)
                 mid[x / T] += (uint16_t)m;
         }
-        /* The rest of the row (widths that are not a multiple of 32). */
-        for (; x < w; x += 8) {
-            unsigned byte = 0, m = 0;
-            for (int k = 0; k < 8 && x + k < w; k++) {
-                unsigned l = pixel(band, row, x + k);
-                byte |= (unsigned)(l < 128) << (7 - k);
-                m += l - MID_LO <= MID_HI - MID_LO;
-            }
-            out[x / 8] = (uint8_t)byte;
-            if (mid)
-                mid[x / T] += (uint16_t)m;
-        }
+        scan_tail(band, row, out, x, w, mid);
     }
 }
+
+#if defined(__SSE2__)
+/* scan_fmt() for RGB565 bands, a tile row at a time through tile565();
+ * tile rows of three colours or more (images, gradients) go through
+ * pack8() eight pixels at a time. Same bits and counts. */
+static void scan_565(int w, const struct mfx_raster *band, int y0, int rows, uint8_t *bits, size_t stride,
+                     uint16_t *mid)
+{
+    const int T = MFX_BILEVEL_TILE;
+    const int full = w / T * T;
+    for (int y = y0; y < y0 + rows; y++) {
+        const uint8_t *row = band->data + (size_t)y * band->stride;
+        uint8_t *out = bits + (size_t)y * stride;
+        for (int x = 0; x < full; x += T) {
+            unsigned m = 0;
+            if (!tile565(row + 2 * x, out + x / 8, &m)) {
+                for (int g = 0; g < T; g += 8) {
+                    unsigned r = pack8(MFX_RASTER_RGB565, row, x + g);
+                    out[(x + g) / 8] = (uint8_t)r;
+                    m += r >> 8;
+                }
+            }
+            if (mid && m)
+                mid[x / T] += (uint16_t)m;
+        }
+        scan_tail(band, row, out, full, w, mid);
+    }
+}
+#endif
 
 static void scan(const struct mfx_bilevel *b, const struct mfx_raster *band, int y0, int rows,
                  uint8_t *bits, size_t stride, uint16_t *mid)
 {
+#if defined(__SSE2__)
+    if (band->format == MFX_RASTER_RGB565) {
+        scan_565(b->width, band, y0, rows, bits, stride, mid);
+        return;
+    }
+#endif
     if (band->format == MFX_RASTER_RGB565)
         scan_fmt(MFX_RASTER_RGB565, b->width, band, y0, rows, bits, stride, mid);
     else

@@ -3,8 +3,9 @@
  * test_bilevel.c: 1-bit conversion (bilevel.c) on synthetic bands: the
  * threshold is exact at 50 % in both raster layouts, error diffusion keeps
  * the mean grey of flat areas, auto dithers a gradient and thresholds text
- * next to it, coloured text stays solid, light tints become paper, and
- * bands of one page continue each other.
+ * next to it, coloured text stays solid, light tints become paper, bands
+ * of one page continue each other, and tile rows of one or two colours
+ * (thresholded per colour) give the bits and counts of any other.
  */
 #include "config.h"
 #include "bilevel.h"
@@ -181,6 +182,49 @@ static int bands_continue(void)
     return 0;
 }
 
+/* An RGB565 value for tile row (x / 32, y): tile rows use one, two or
+ * three colours of a palette of paper, ink, greys and colours on both
+ * sides of the threshold and of the "other" range. */
+static const uint16_t palette[] = {
+    0xFFFF, 0x0000, 0x8410, 0x7BEF, 0xC618, 0xEF7D, 0x001F, 0xF800, 0x07E0, 0x0841, 0x39E7, 0xDEFB,
+};
+#define NPAL (sizeof palette / sizeof palette[0])
+
+static unsigned mixed_tiles(int x, int y)
+{
+    unsigned h = (unsigned)(x / 32) * 2654435761u ^ (unsigned)y * 40503u;
+    h ^= h >> 13;
+    unsigned colours = 1 + h % 3, pick = (unsigned)x * 7u % 13u % colours;
+    return 256 + palette[(h / 3 + pick * 5) % NPAL];
+}
+
+/* The threshold of BT.601 luma in RGB565 units, as bilevel.c computes it. */
+static int black565(uint16_t v)
+{
+    return ((unsigned)(v >> 11) * 633u + ((unsigned)(v >> 5) & 63) * 607u + (v & 31u) * 239u) < (128u << 8);
+}
+
+static unsigned flat_grey565(int x, int y) { (void)x; (void)y; return 256 + 0x8410; }
+
+static int few_colour_tiles(void)
+{
+    uint8_t *bits = convert(MFX_OPTIMIZE_TEXT, MFX_RASTER_RGB565, 96, mixed_tiles, NULL);
+    TAP_CHECK(bits);
+    long wrong = 0;
+    for (int y = 0; y < 96; y++)
+        for (int x = 0; x < W; x++)
+            wrong += bit(bits, x, y) != black565((uint16_t)(mixed_tiles(x, y) - 256));
+    printf("# %ld pixels thresholded wrongly\n", wrong);
+    TAP_CHECK(wrong == 0);
+    free(bits);
+    /* One colour, "other" everywhere: every tile is image. */
+    long tiles;
+    bits = convert(MFX_OPTIMIZE_AUTO, MFX_RASTER_RGB565, 64, flat_grey565, &tiles);
+    TAP_CHECK(tiles == (W / 32) * 2);
+    free(bits);
+    return 0;
+}
+
 static int optimize_names(void)
 {
     enum mfx_optimize o;
@@ -198,6 +242,7 @@ static const struct tap_case cases[] = {
     { "auto: coloured text stays solid", coloured_text_solid },
     { "auto: light tints are paper", light_tint_is_paper },
     { "bands of a page continue each other", bands_continue },
+    { "tile rows of one, two and three colours", few_colour_tiles },
     { "optimize_for names", optimize_names },
 };
 
