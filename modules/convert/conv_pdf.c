@@ -2,7 +2,9 @@
  *
  * conv_pdf.c: PDF pages through poppler-glib into cairo. A page is drawn in
  * bands straight at fax geometry (geometry.c gives the matrix): white
- * paper first, a clip to the page's CropBox, then poppler's printing path
+ * paper first (unless the band is still white from the page before: the
+ * pipeline repaints only what a page inked), a clip to the page's CropBox,
+ * then poppler's printing path
  * (annotations as printed). Antialiasing is off: a 1-bit fax keeps stroke
  * edges sharp without it, rendering is faster, and optimize_for=auto can
  * then tell images (mid greys) from text (black and white).
@@ -143,8 +145,10 @@ static int pdf_render(struct mfx_doc *doc, int index, const struct mfx_placement
                                                              band->width, band->height,
                                                              (int)band->stride);
     cairo_t *cr = cairo_create(s);
-    cairo_set_source_rgb(cr, 1, 1, 1);
-    cairo_paint(cr);
+    if (band->clean_rows < band->height) {
+        cairo_set_source_rgb(cr, 1, 1, 1);     /* paper, unless already there */
+        cairo_paint(cr);
+    }
 
     cairo_set_antialias(cr, CAIRO_ANTIALIAS_NONE);
     cairo_font_options_t *fo = cairo_font_options_create();

@@ -4,14 +4,16 @@
  * threshold is exact at 50 % in both raster layouts, error diffusion keeps
  * the mean grey of flat areas, auto dithers a gradient and thresholds text
  * next to it, coloured text stays solid, light tints become paper, bands
- * of one page continue each other, and tile rows of one or two colours
- * (thresholded per colour) give the bits and counts of any other.
+ * of one page continue each other, tile rows of one or two colours
+ * (thresholded per colour) give the bits and counts of any other, and
+ * repainting leaves bands white without changing a bit.
  */
 #include "config.h"
 #include "bilevel.h"
 #include "tap.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define W 1728
 #define STRIDE (W / 8)
@@ -35,14 +37,16 @@ static uint16_t rgb565(unsigned r, unsigned g, unsigned b)
     return (uint16_t)(((r >> 3) << 11) | ((g >> 2) << 5) | (b >> 3));
 }
 
-/* Converts a band filled by fill(x, y) -> grey in one go. */
-static uint8_t *convert(enum mfx_optimize mode, enum mfx_raster_format fmt, int rows,
-                        unsigned (*fill)(int x, int y), long *image_tiles)
+/* Converts a band filled by fill(x, y) -> grey in one go; with repaint,
+ * also checks that the band is left all white (*white set to 1 if so). */
+static uint8_t *convert_ex(enum mfx_optimize mode, enum mfx_raster_format fmt, int rows,
+                           unsigned (*fill)(int x, int y), long *image_tiles, int repaint, int *white)
 {
     struct mfx_raster band;
     struct mfx_bilevel b;
     if (mfx_raster_init(&band, fmt, W, rows) < 0 || mfx_bilevel_init(&b, mode, W, rows) < 0)
         return NULL;
+    b.repaint = repaint;
     for (int y = 0; y < rows; y++)
         for (int x = 0; x < W; x++) {
             unsigned g = fill(x, y);
@@ -57,9 +61,22 @@ static uint8_t *convert(enum mfx_optimize mode, enum mfx_raster_format fmt, int 
     mfx_bilevel_band(&b, &band, bits, STRIDE);
     if (image_tiles)
         *image_tiles = b.image_tiles;
+    if (white) {
+        *white = 1;
+        for (int y = 0; y < rows; y++)
+            for (size_t i = 0; i < (size_t)W * mfx_raster_bpp(fmt); i++)
+                if (band.data[(size_t)y * band.stride + i] != 0xFF)
+                    *white = 0;
+    }
     mfx_bilevel_release(&b);
     mfx_raster_release(&band);
     return bits;
+}
+
+static uint8_t *convert(enum mfx_optimize mode, enum mfx_raster_format fmt, int rows,
+                        unsigned (*fill)(int x, int y), long *image_tiles)
+{
+    return convert_ex(mode, fmt, rows, fill, image_tiles, 0, NULL);
 }
 
 static unsigned ramp_x(int x, int y) { (void)y; return (unsigned)(x * 255 / (W - 1)); }
@@ -225,6 +242,33 @@ static int few_colour_tiles(void)
     return 0;
 }
 
+/* Gradient and text, blue text, tiles of one to three colours, in every
+ * mode and both layouts: with repaint the band ends white and the bits
+ * are those without it. */
+static int repaint_keeps_bits(void)
+{
+    unsigned (*fills[])(int, int) = { half_and_half, blue_text, mixed_tiles };
+    for (int m = 0; m < 3; m++)
+        for (int f = 0; f < 2; f++)
+            for (size_t k = 0; k < sizeof fills / sizeof fills[0]; k++) {
+                enum mfx_optimize mode = m == 0 ? MFX_OPTIMIZE_TEXT : m == 1 ? MFX_OPTIMIZE_PHOTO
+                                                                         : MFX_OPTIMIZE_AUTO;
+                enum mfx_raster_format fmt = f ? MFX_RASTER_RGB565 : MFX_RASTER_GREY8;
+                if (!f && fills[k] != half_and_half)
+                    continue;       /* the others are RGB565 values */
+                long ta, tb;
+                int white = 0;
+                uint8_t *a = convert_ex(mode, fmt, 100, fills[k], &ta, 0, NULL);
+                uint8_t *b = convert_ex(mode, fmt, 100, fills[k], &tb, 1, &white);
+                TAP_CHECK(a && b);
+                TAP_CHECK(white);
+                TAP_CHECK(ta == tb && memcmp(a, b, (size_t)100 * STRIDE) == 0);
+                free(a);
+                free(b);
+            }
+    return 0;
+}
+
 static int optimize_names(void)
 {
     enum mfx_optimize o;
@@ -243,6 +287,7 @@ static const struct tap_case cases[] = {
     { "auto: light tints are paper", light_tint_is_paper },
     { "bands of a page continue each other", bands_continue },
     { "tile rows of one, two and three colours", few_colour_tiles },
+    { "repaint leaves bands white, bits unchanged", repaint_keeps_bits },
     { "optimize_for names", optimize_names },
 };
 
