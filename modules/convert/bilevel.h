@@ -41,6 +41,9 @@ struct mfx_bilevel {
     uint8_t *image_prev;        /* the last tile row of the previous band */
     long image_tiles;           /* tiles dithered on this page (for tests and logs) */
     int dirty;                  /* err_cur holds errors from the row above */
+    uint64_t *inked;            /* per row of a band, a bit per tile row not all white */
+    int inked_words;            /* words of inked per row */
+    int repaint;                /* 1: leave each band white (see mfx_bilevel_band); 0 after init */
 };
 
 /* Parses "text", "photo" or "auto"; returns 0, or -1 if unknown. */
@@ -56,9 +59,13 @@ void mfx_bilevel_begin_page(struct mfx_bilevel *b);
 
 /* Converts the band's rows into 1-bit rows at bits (bits_stride bytes per
  * row, at least (width + 7) / 8). Bands of one page come in order, each
- * starting on a multiple of MFX_BILEVEL_TILE rows. */
+ * starting on a multiple of MFX_BILEVEL_TILE rows. With b->repaint set, the
+ * band is left all white: every tile row (32 pixels of a row) found not
+ * white is painted white again as soon as it is done, while it is still in
+ * the cache, at the cost of the ink a page has, not of its area (see
+ * struct mfx_raster's clean_rows). */
 void mfx_bilevel_band(struct mfx_bilevel *b,
-                      const struct mfx_raster *band,
+                      struct mfx_raster *band,
                       uint8_t *bits,            /* OUT: band->height rows */
                       size_t bits_stride);
 

@@ -2,10 +2,16 @@
  *
  * conv_pdf.c: PDF pages through poppler-glib into cairo. A page is drawn in
  * bands straight at fax geometry (geometry.c gives the matrix): white
- * paper first, a clip to the page's CropBox, then poppler's printing path
+ * paper first (unless the band is still white from the page before: the
+ * pipeline repaints only what a page inked), a clip to the page's CropBox,
+ * then poppler's printing path
  * (annotations as printed). Antialiasing is off: a 1-bit fax keeps stroke
  * edges sharp without it, rendering is faster, and optimize_for=auto can
  * then tell images (mid greys) from text (black and white).
+ *
+ * Images that poppler draws larger than they are (a 150 or 200 dpi scan
+ * on a 204 dpi fax page) are sampled to the nearest pixel instead of
+ * bilinearly: see the image filter section below.
  *
  * A file without %%EOF near its end is refused as truncated, although
  * poppler could rebuild its cross-reference table: sending the first half
@@ -15,7 +21,9 @@
 #include "converter.h"
 
 #include <cairo.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <poppler.h>
 #include <stdlib.h>
@@ -28,6 +36,57 @@ struct pdf_doc {
     PopplerPage *page;      /* the page being rendered (bands of one page) */
     int page_index;
 };
+
+/* ---- Image filter ------------------------------------------------------------ */
+
+/* poppler 22 asks cairo for CAIRO_FILTER_GOOD on every image it scales by
+ * less than 4x, printing or not, and offers no option. Enlarging with
+ * GOOD is bilinear, and pixman has no fast path for it from an RGB24
+ * image onto an RGB565 band: a page-sized scan took 2.5 times as long to
+ * draw as with nearest-pixel sampling, which is what Ghostscript does for
+ * images without /Interpolate. An enlarged image loses nothing when
+ * sampled (every image pixel covers one fax pixel or more); bilinear only
+ * blurs pixel edges that the 1-bit threshold then cuts again. So, while
+ * poppler draws a page (page_cr set), this definition of
+ * cairo_pattern_set_filter(), which the dynamic linker finds before
+ * cairo's own for poppler's calls, turns GOOD, BEST and BILINEAR into
+ * NEAREST for image patterns drawn at least at their own size, and passes
+ * everything else on unchanged. Images drawn smaller keep GOOD (cairo's
+ * box filter): thin strokes of a 300 dpi scan survive being averaged, not
+ * being sampled. */
+static cairo_t *page_cr;
+
+/* 1 if the image of pattern covers at least one device pixel per image
+ * pixel both ways under page_cr's current matrix (poppler's image space
+ * is the unit square: the matrix gives the image's size on the band). */
+static int drawn_enlarged(cairo_pattern_t *pattern)
+{
+    cairo_surface_t *img;
+    if (cairo_pattern_get_surface(pattern, &img) != CAIRO_STATUS_SUCCESS ||
+        cairo_surface_get_type(img) != CAIRO_SURFACE_TYPE_IMAGE)
+        return 0;
+    int w = cairo_image_surface_get_width(img), h = cairo_image_surface_get_height(img);
+    cairo_matrix_t m;
+    cairo_get_matrix(page_cr, &m);
+    return w > 0 && h > 0 && hypot(m.xx, m.yx) >= w && hypot(m.xy, m.yy) >= h;
+}
+
+void cairo_pattern_set_filter(cairo_pattern_t *pattern, cairo_filter_t filter)
+{
+    static void (*next)(cairo_pattern_t *, cairo_filter_t);
+    if (!next) {
+        void *sym = dlsym(RTLD_NEXT, "cairo_pattern_set_filter");
+        if (!sym)
+            return;     /* cannot happen with a shared libcairo; GOOD stays */
+        memcpy(&next, &sym, sizeof next);
+    }
+    if (page_cr && (filter == CAIRO_FILTER_GOOD || filter == CAIRO_FILTER_BEST ||
+                    filter == CAIRO_FILTER_BILINEAR) && drawn_enlarged(pattern))
+        filter = CAIRO_FILTER_NEAREST;
+    next(pattern, filter);
+}
+
+/* ---- Converter ----------------------------------------------------------------- */
 
 static int pdf_sniff(const unsigned char *head, size_t len)
 {
@@ -143,8 +202,10 @@ static int pdf_render(struct mfx_doc *doc, int index, const struct mfx_placement
                                                              band->width, band->height,
                                                              (int)band->stride);
     cairo_t *cr = cairo_create(s);
-    cairo_set_source_rgb(cr, 1, 1, 1);
-    cairo_paint(cr);
+    if (band->clean_rows < band->height) {
+        cairo_set_source_rgb(cr, 1, 1, 1);     /* paper, unless already there */
+        cairo_paint(cr);
+    }
 
     cairo_set_antialias(cr, CAIRO_ANTIALIAS_NONE);
     cairo_font_options_t *fo = cairo_font_options_create();
@@ -160,7 +221,9 @@ static int pdf_render(struct mfx_doc *doc, int index, const struct mfx_placement
     /* Nothing outside the page box may reach the margins. */
     cairo_rectangle(cr, 0, 0, pl->page_w_pt, pl->page_h_pt);
     cairo_clip(cr);
+    page_cr = cr;
     poppler_page_render_for_printing(page, cr);
+    page_cr = NULL;
 
     cairo_status_t st = cairo_status(cr);
     cairo_destroy(cr);

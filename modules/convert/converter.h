@@ -48,7 +48,8 @@ struct mfx_converter {
                      struct mfx_render_error *err);
     /* Draws rows [band_y, band_y + band->height) of page index, placed by
      * pl, into band (already the right format and width; the converter
-     * paints the background white). Bands of a page come in order. */
+     * paints the background white, or may leave it when band->clean_rows
+     * says those rows are white already). Bands of a page come in order. */
     int (*render)(struct mfx_doc *doc, int index, const struct mfx_placement *pl,
                   struct mfx_raster *band, int band_y, struct mfx_render_error *err);
     /* Frees priv. */

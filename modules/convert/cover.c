@@ -249,8 +249,10 @@ static int cover_render(struct mfx_doc *doc, int index, const struct mfx_placeme
                                                              band->width, band->height,
                                                              (int)band->stride);
     cairo_t *cr = cairo_create(s);
-    cairo_set_source_rgb(cr, 1, 1, 1);
-    cairo_paint(cr);
+    if (band->clean_rows < band->height) {
+        cairo_set_source_rgb(cr, 1, 1, 1);     /* paper, unless already there */
+        cairo_paint(cr);
+    }
     cairo_set_antialias(cr, CAIRO_ANTIALIAS_NONE);
 
     double m[6];

@@ -3,7 +3,10 @@
  * pipeline.c: the order of work for one render (see pipeline.h). Memory is
  * sized once from the tallest page: one band raster per format (at most
  * MFX_BAND_ROWS rows, so a very long page is drawn in several bands), one
- * 1-bit page and one coding buffer bounded by the output budget.
+ * 1-bit page and one coding buffer bounded by the output budget. After a
+ * band is made 1-bit, the tile rows it found inked are painted white again
+ * (mfx_bilevel's repaint), so the next band starts on paper and converters
+ * that draw with cairo need not paint the whole band white first.
  */
 #include "config.h"
 #include "pipeline.h"
@@ -101,6 +104,7 @@ static int alloc_buffers(struct render_state *s, int tallest, struct mfx_render_
     if (!s->bits || mfx_bilevel_init(&s->bl, s->o->optimize, MFX_FAX_WIDTH, rows) < 0)
         return mfx_render_fail(err, MFX_RENDER_UNREADABLE, "memory_limit",
                                "not enough memory for a %d-row page", tallest);
+    s->bl.repaint = 1;
     return 0;
 }
 
@@ -117,12 +121,15 @@ static int do_page(struct render_state *s, int i, struct mfx_render_result *res,
     mfx_bilevel_begin_page(&s->bl);
     for (int y = 0; y < pl->height; y += band->cap_rows) {
         band->height = pl->height - y < band->cap_rows ? pl->height - y : band->cap_rows;
+        /* White after the repaint below: these rows, and those already. */
+        int white = band->clean_rows > band->height ? band->clean_rows : band->height;
         if (r.doc->conv->render(r.doc, r.index, pl, band, y, err) < 0) {
             if (err->page == 0)
                 err->page = i + 1;
             return -1;
         }
         mfx_bilevel_band(&s->bl, band, s->bits + (size_t)y * STRIDE_1BIT, STRIDE_1BIT);
+        band->clean_rows = white;   /* the bands are repainted (s->bl.repaint) */
     }
     res->image_tiles += s->bl.image_tiles;
 

@@ -27,6 +27,10 @@ struct mfx_raster {
     size_t stride;          /* bytes per row (a multiple of 4) */
     unsigned char *data;    /* owned; freed by mfx_raster_release */
     size_t mapped;          /* bytes mmap'd for data, or 0 (malloc'd) */
+    int clean_rows;         /* rows [0, clean_rows) are known to be white:
+                             * a converter that paints paper may skip them.
+                             * 0 after init; the pipeline keeps it (its
+                             * 1-bit pass paints each band's ink white again). */
 };
 
 /* Allocates a width x rows buffer in format; returns 0, or -1 when the

@@ -113,9 +113,9 @@ static const struct code vcode[7] = {
 /* ---- Bit writer ------------------------------------------------------------ */
 
 /* The writer's state is a small struct kept in the caller's frame and
- * passed to inline functions, so the compiler holds it in registers; room
- * for a whole row is reserved before the row is coded (reserve()), so
- * put() never checks capacity. */
+ * passed to inline functions; the row coders work on a local copy of it,
+ * so the compiler holds it in registers. Room for a whole row is reserved
+ * before the row is coded (reserve()), so put() never checks capacity. */
 struct bitw {
     uint64_t acc;
     int nacc;       /* bits in acc not yet stored */
@@ -163,32 +163,31 @@ static int reserve(struct mfx_t4_out *o, struct bitw *w, size_t bytes)
     return 0;
 }
 
+/* Appends the len (0 .. 32) low bits of bits. Fewer than 8 bits stay in
+ * acc between calls: every call stores the pending bits as 8 big-endian
+ * bytes at p (the reserve() margin allows it) and moves p past the bytes
+ * completed, with no branch on how full acc is (a branch taken every few
+ * codes at random, mispredicted often). */
 static inline void put(struct bitw *w, unsigned bits, int len)
 {
     w->acc = (w->acc << len) | bits;
-    w->nacc += len;
-    if (w->nacc >= 32) {
-        uint32_t v = __builtin_bswap32((uint32_t)(w->acc >> (w->nacc - 32)));
-        memcpy(w->p, &v, 4);
-        w->p += 4;
-        w->nacc -= 32;
-    }
+    w->nacc += len;                             /* at most 7 + 32 */
+    uint64_t v = __builtin_bswap64((w->acc << 1) << (63 - w->nacc));
+    memcpy(w->p, &v, 8);
+    w->p += w->nacc >> 3;
+    w->nacc &= 7;
 }
 
 static inline void putc_(struct bitw *w, struct code c) { put(w, c.bits, c.len); }
 
-/* Pads with zero bits to a byte boundary and stores what is left. */
+/* Pads with zero bits to a byte boundary (put() has stored the rest). */
 static void flush(struct bitw *w)
 {
-    put(w, 0, (8 - (w->nacc & 7)) & 7);
-    while (w->nacc > 0) {
-        *w->p++ = (uint8_t)(w->acc >> (w->nacc - 8));
-        w->nacc -= 8;
-    }
+    put(w, 0, (8 - w->nacc) & 7);
 }
 
-/* Bits written so far, modulo 8 (the 32-bit stores keep bytes whole). */
-static inline int bitpos(const struct bitw *w) { return w->nacc & 7; }
+/* Bits written so far, modulo 8. */
+static inline int bitpos(const struct bitw *w) { return w->nacc; }
 
 /* A run of len pixels of one colour: make-up codes, then a terminating code. */
 static inline void put_run(struct bitw *w, int len, int black)
@@ -248,20 +247,23 @@ static int find_changes(const uint8_t *row, int width, int *c)
 /* ---- Row coders ---------------------------------------------------------------- */
 
 /* One-dimensional (MH) coding of a row from its changes (T.4 §4.1). */
-static inline void code_1d(struct bitw *w, const int *c, int n, int width)
+static void code_1d(struct bitw *wp, const int *c, int n, int width)
 {
+    struct bitw w = *wp;
     int pos = 0;
     for (int i = 0; i <= n; i++) {
         int end = i < n ? c[i] : width;
-        put_run(w, end - pos, i & 1);
+        put_run(&w, end - pos, i & 1);
         pos = end;
     }
+    *wp = w;
 }
 
 /* Two-dimensional coding of a row (cur) against the row above (ref),
  * following the flow of T.4 Figure 7 / T.6 §2.2. */
-static inline void code_2d(struct bitw *w, const int *ref, const int *cur, int width)
+static void code_2d(struct bitw *wp, const int *ref, const int *cur, int width)
 {
+    struct bitw w = *wp;    /* in registers while the row is coded */
     int a0 = -1, color = 0, ci = 0, ri = 0;
     for (;;) {
         while (cur[ci] <= a0)
@@ -274,22 +276,23 @@ static inline void code_2d(struct bitw *w, const int *ref, const int *cur, int w
         int k = ri + ((ri & 1) != color);
         int b1 = ref[k], b2 = ref[k + 1];
         if (b2 < a1) {
-            put(w, CODE_PASS);
+            put(&w, CODE_PASS);
             a0 = b2;
         } else if (a1 - b1 >= -3 && a1 - b1 <= 3) {
-            putc_(w, vcode[a1 - b1 + 3]);
+            putc_(&w, vcode[a1 - b1 + 3]);
             a0 = a1;
             color ^= 1;
         } else {
             int a2 = cur[ci + 1];
-            put(w, CODE_HORIZ);
-            put_run(w, a1 - (a0 < 0 ? 0 : a0), color);
-            put_run(w, a2 - a1, !color);
+            put(&w, CODE_HORIZ);
+            put_run(&w, a1 - (a0 < 0 ? 0 : a0), color);
+            put_run(&w, a2 - a1, !color);
             a0 = a2;
         }
         if (a0 >= width)
             break;
     }
+    *wp = w;
 }
 
 /* EOL, aligned so that it ends on a byte boundary (T4Options fill bits),
