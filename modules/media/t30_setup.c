@@ -35,8 +35,9 @@ static struct binding *bindings;
 static void span_message(int level, const char *text)
 {
     int sev = level & SPAN_LOG_SEVERITY_MASK;
+    /* spandsp's WARNING lines are mostly routine ("ECM carrier not found"). */
     int ours = sev <= SPAN_LOG_ERROR ? MFX_LOG_ERROR
-             : sev <= SPAN_LOG_PROTOCOL_ERROR ? MFX_LOG_WARN
+             : sev == SPAN_LOG_PROTOCOL_ERROR ? MFX_LOG_WARN
              : sev <= SPAN_LOG_PROTOCOL_WARNING ? MFX_LOG_INFO : MFX_LOG_DEBUG;
     if (ours < mfx_log_level) return;
     size_t n = strlen(text);
