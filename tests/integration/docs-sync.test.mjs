@@ -40,6 +40,9 @@ function parseConf() {
     const lines = fs.readFileSync(confPath, 'utf8').split('\n');
     for (const [i, line] of lines.entries()) {
         let m;
+        // The commented [trunk.NAME] example closes the file: trunk keys are
+        // carrier_sip's own table (tests/unit/test_trunk.c), not directives.
+        if (line.startsWith('#[trunk.')) break;
         if ((m = /^\[([a-z0-9_]+)\]\s*$/.exec(line))) {
             section = m[1];
             lastComment = null;
@@ -150,7 +153,9 @@ test('conf/mintfax.conf names each setting\'s environment variable and comment a
 test('conf/mintfax.conf with every setting uncommented is a config the daemon accepts', async () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mintfax-conf-'));
     try {
-        const text = fs.readFileSync(confPath, 'utf8').replace(/^#([a-z0-9_]+ =)/gm, '$1');
+        // The trunk example too: the file stays a valid config with it.
+        const text = fs.readFileSync(confPath, 'utf8').replace(/^#([a-z0-9_]+ =)/gm, '$1')
+            .replace(/^#(\[trunk\.[a-z0-9-]+\])$/gm, '$1');
         const cfg = path.join(tmp, 'all-defaults.conf');
         fs.writeFileSync(cfg, text);
         const d2 = await startDaemon({ args: ['--config', cfg], env: { MINTFAX_RATELIMIT_REQUESTS: '100000' } });

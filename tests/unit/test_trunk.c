@@ -9,6 +9,7 @@
 #include "trunk.h"
 #include "tap.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -115,7 +116,39 @@ static int refusals(void)
     return 0;
 }
 
+/* The commented [trunk.main] example of conf/mintfax.conf, uncommented, is a
+ * trunk this parser accepts (MFX_SRCDIR is set by make check). */
+static int sample_config(void)
+{
+    const char *src = getenv("MFX_SRCDIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/conf/mintfax.conf", src ? src : ".");
+    FILE *f = fopen(path, "r");
+    TAP_CHECK(f != NULL);
+    char line[512], *text = mfx_strdup("");
+    bool in_example = false;
+    while (fgets(line, sizeof line, f)) {
+        if (!strncmp(line, "#[trunk.", 8)) in_example = true;
+        if (!in_example || line[0] != '#' || line[1] == ' ') continue;
+        char *next = mfx_asprintf("%s%s", text, line + 1);
+        free(text);
+        text = next;
+    }
+    fclose(f);
+    struct mfx_trunk *t;
+    char *err = NULL;
+    int n = load(text, &t, &err);
+    free(text);
+    if (n != 1) printf("# %s\n", err ? err : "no trunk");
+    TAP_CHECK(n == 1);
+    TAP_CHECK_STR(t[0].name, "main");
+    TAP_CHECK_STR(t[0].registrar, "sip:sip.example.net:5060");
+    mfx_trunks_free(t, n);
+    return 0;
+}
+
 static const struct tap_case cases[] = {
+    { "the [trunk.main] example of conf/mintfax.conf is valid", sample_config },
     { "every key of a trunk, and the defaults", every_key },
     { "MINTFAX_TRUNK_<NAME>_<KEY> overrides; a trunk from the environment alone", env_overrides },
     { "bad keys and values are refused with a message", refusals },
