@@ -9,8 +9,9 @@
  * datagram, and sent as an IFP through a sender whose datagrams (which must
  * decode, carry that IFP and respect the max datagram) go to a second
  * receiver. The first octet picks the sender's mode, depth and max datagram.
- * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -Isrc
- *        -Imodules/media tests/fuzz/fuzz_udptl.c modules/media/udptl.c
+ * Any broken invariant aborts. Run by tests/fuzz/run (tests/fuzz/README.md);
+ * by hand: clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -Isrc
+ *          -Imodules/media tests/fuzz/fuzz_udptl.c modules/media/udptl.c
  */
 #include "udptl.h"
 
