@@ -84,9 +84,14 @@ struct mfx_audio_fax {
     bool phase_e, done_queued;
     struct mfx_fax_result result;
 
+    bool in_tick;                         /* spandsp is on the stack: freeing must wait */
+    bool dead;                            /* freed from inside a tick: finish at its end */
+
     struct mfx_audio_stats st;
     char tag[MFX_ID_MAX + 8];
 };
+
+static void destroy(struct mfx_audio_fax *a);
 
 /* ---- small helpers ----------------------------------------------------- */
 
@@ -186,14 +191,14 @@ static int open_socket(const char *local_ip, int *port_out)
 static void on_page(void *ctx, int pages)
 {
     struct mfx_audio_fax *a = ctx;
-    if (a->cb.page) a->cb.page(a->ctx, pages);
+    if (a->cb.page && !a->dead) a->cb.page(a->ctx, pages);
 }
 
 /* Phase E, from inside spandsp: keep the result, report it from the loop. */
 static void on_t30_done(void *ctx, const struct mfx_fax_result *r)
 {
     struct mfx_audio_fax *a = ctx;
-    if (a->phase_e) return;
+    if (a->phase_e || a->dead) return;
     a->phase_e = true;
     a->result = *r;
     if (!a->done_queued) {
@@ -329,6 +334,9 @@ static void drain(struct mfx_audio_fax *a)
     }
 }
 
+/* One 20 ms step of the leg (see the top of the file). The page callback
+ * runs from inside fax_rx/fax_tx here; if it frees the leg, the freeing
+ * finishes at the end of this step. */
 static void on_tick(void *arg)
 {
     struct mfx_audio_fax *a = arg;
@@ -337,18 +345,22 @@ static void on_tick(void *arg)
 
     drain(a);
     int got = mfx_jitter_get(a->jb, frame);
+    int n = 0;
     if (a->fax) {
+        a->in_tick = true;
         if (got == 1) {
             g711_decode(a->g711, amp, frame, FRAME);
             fax_rx(a->fax, amp, FRAME);
         } else {
             fax_rx_fillin(a->fax, FRAME);
         }
-    }
-
-    int n = 0;
-    if (a->fax) n = fax_tx(a->fax, amp, FRAME);
-    else if (a->mode == MFX_AUDIO_SPEECH) {
+        if (!a->dead) n = fax_tx(a->fax, amp, FRAME);
+        a->in_tick = false;
+        if (a->dead) {
+            destroy(a);
+            return;
+        }
+    } else if (a->mode == MFX_AUDIO_SPEECH) {
         speech_frame(a, amp);
         n = FRAME;
     }
@@ -509,7 +521,21 @@ int mfx_audio_fax_result(const struct mfx_audio_fax *a, struct mfx_fax_result *o
 void mfx_audio_fax_free(struct mfx_audio_fax *a)
 {
     if (!a) return;
-    if (a->tick) mfx_media_clock_remove(a->clk, a->tick);
+    if (a->tick) mfx_media_clock_remove(a->clk, a->tick);   /* safe inside a tick too */
+    a->tick = NULL;
+    if (a->in_tick) {
+        /* Called from the page callback, inside spandsp: no more callbacks,
+         * and on_tick frees the rest once spandsp has returned. */
+        a->dead = true;
+        memset(&a->cb, 0, sizeof a->cb);
+        return;
+    }
+    destroy(a);
+}
+
+/* Releases everything the leg owns; no callback runs after this. */
+static void destroy(struct mfx_audio_fax *a)
+{
     event_free(a->done_ev);
     for (struct delayed *d = a->inflight, *next; d; d = next) {
         next = d->next;

@@ -39,7 +39,7 @@ struct mfx_audio_impair {
 };
 
 struct mfx_audio_fax_callbacks {
-    void (*page)(void *ctx, int pages_so_far);                /* may be NULL */
+    void (*page)(void *ctx, int pages_so_far);                /* may be NULL; may free the leg */
     void (*done)(void *ctx, const struct mfx_fax_result *r);  /* exactly once, from the loop; may free the leg */
 };
 
@@ -77,7 +77,7 @@ int mfx_audio_fax_start(struct mfx_audio_fax *a, const char *remote_ip, int remo
 
 /* Stops media and frees the leg: done has not been and will not be called
  * after this returns (also when phase E was reached but done not yet
- * delivered). Safe from inside the done callback. */
+ * delivered). Safe from inside the done and page callbacks. */
 void mfx_audio_fax_free(struct mfx_audio_fax *a);
 
 /* The T.30 state so far (e.g. the far end hung up before phase E): the
