@@ -598,6 +598,25 @@ static void *sip_thread(void *arg)
     return NULL;
 }
 
+/* Frees what the libevent side owns: the eventfd and its event, events not
+ * delivered, the copied settings. The SIP thread must have ended. */
+static void ua_free(struct mfx_sip_ua *ua)
+{
+    if (ua->efd_ev) event_free(ua->efd_ev);
+    if (ua->efd >= 0) close(ua->efd);
+    for (struct ev_node *n = ua->head, *next; n; n = next) {
+        next = n->next;
+        free(n);
+    }
+    pthread_mutex_destroy(&ua->lock);
+    pthread_cond_destroy(&ua->cond);
+    free(ua->bind_url);
+    free(ua->user_agent);
+    free(ua->tls_bind_url);
+    free(ua->tls_cert_dir);
+    free(ua);
+}
+
 struct mfx_sip_ua *mfx_sip_ua_start(struct event_base *base, const struct mfx_sip_ua_config *cfg,
                                     mfx_sip_event_fn fn, void *ctx, char **err)
 {
@@ -639,15 +658,7 @@ struct mfx_sip_ua *mfx_sip_ua_start(struct event_base *base, const struct mfx_si
     }
     return ua;
 fail:
-    if (ua->efd_ev) event_free(ua->efd_ev);
-    if (ua->efd >= 0) close(ua->efd);
-    pthread_mutex_destroy(&ua->lock);
-    pthread_cond_destroy(&ua->cond);
-    free(ua->bind_url);
-    free(ua->user_agent);
-    free(ua->tls_bind_url);
-    free(ua->tls_cert_dir);
-    free(ua);
+    ua_free(ua);
     return NULL;
 }
 
@@ -658,19 +669,7 @@ void mfx_sip_ua_stop(struct mfx_sip_ua *ua)
     send_command(ua, &m);
     pthread_join(ua->thread, NULL);
     ua->stopping = true;
-    event_free(ua->efd_ev);
-    close(ua->efd);
-    for (struct ev_node *n = ua->head, *next; n; n = next) {
-        next = n->next;
-        free(n);
-    }
-    pthread_mutex_destroy(&ua->lock);
-    pthread_cond_destroy(&ua->cond);
-    free(ua->bind_url);
-    free(ua->user_agent);
-    free(ua->tls_bind_url);
-    free(ua->tls_cert_dir);
-    free(ua);
+    ua_free(ua);
 }
 
 /* ---- digest (RFC 2617 §3.2.2) for the UAS side --------------------------- */
