@@ -3,8 +3,8 @@
  * test_audio_fax.c: two G.711 fax legs (modules/media/audio_fax.c) in one
  * process, talking RTP over real UDP on 127.0.0.1, driven by one media
  * clock running faster than real time (spandsp counts samples, so both
- * sides stay consistent). The sender sends a multi-page TIFF-F made here
- * with libtiff (1728 wide, fine resolution, G4 or T.4 2-D, black patterns);
+ * sides stay consistent). The sender sends a multi-page TIFF-F made by
+ * faxpages.c (1728 wide, fine resolution, G4 or T.4 2-D, black patterns);
  * the receiver writes a TIFF, and each received page bitmap must equal the
  * one sent, row for row. Also: PCMA, loss and jitter (ECM must recover), a
  * peer that is silent or talks (the sender must fail with a T.30 error, not
@@ -16,6 +16,7 @@
 #include "audio_fax.h"
 #include "rtp.h"
 #include "tap.h"
+#include "faxpages.h"
 
 #include <arpa/inet.h>
 #include <event2/event.h>
@@ -25,119 +26,9 @@
 #include <tiffio.h>
 #include <unistd.h>
 
-#define WIDTH 1728
-#define ROWS 320                          /* short pages keep the test quick */
-#define STRIDE (WIDTH / 8)
-#define MAX_PAGES 4
 #define WALL_LIMIT_S 300                  /* a hang guard, not a timing assertion */
 
 static char tmpdir[64];
-
-/* ---- the test document ------------------------------------------------- */
-
-/* Page p's bitmap (1 = black, MSB first): a frame, stripes, a checkerboard,
- * a diagonal and pseudo-random "text" runs that differ per page. */
-static void make_page(int p, uint8_t *bits)
-{
-    memset(bits, 0, (size_t)STRIDE * ROWS);
-    uint32_t x = 0x12345u + (uint32_t)p * 7919u;
-    for (int r = 0; r < ROWS; r++) {
-        uint8_t *row = bits + (size_t)r * STRIDE;
-        for (int c = 0; c < WIDTH; c++) {
-            bool black = false;
-            if (r < 4 || r >= ROWS - 4 || c < 8 || c >= WIDTH - 8) black = true;                 /* frame */
-            else if (r >= 20 && r < 60) black = ((c / (8 + 4 * p)) % 2) == 0;                     /* stripes */
-            else if (r >= 80 && r < 160 && c >= 100 && c < 500) black = ((r / 10 + c / 10) % 2) == 0;
-            else if (c - 600 == r * 2 + p * 5 || c - 601 == r * 2 + p * 5) black = true;          /* diagonal */
-            if (black) row[c / 8] |= (uint8_t)(0x80 >> (c % 8));
-        }
-        if (r >= 180 && r < 300 && r % 12 < 8) {                                                   /* "text" */
-            for (int c = 900; c < 1700;) {
-                x = x * 1103515245u + 12345u;
-                int run = 2 + (int)((x >> 16) % 14);
-                bool black = (x >> 8) & 1;
-                for (int k = 0; k < run && c < 1700; k++, c++)
-                    if (black) row[c / 8] |= (uint8_t)(0x80 >> (c % 8));
-            }
-        }
-    }
-}
-
-static int write_tiff(const char *path, int pages, bool g4)
-{
-    TIFF *t = TIFFOpen(path, "w");
-    if (!t) return -1;
-    uint8_t *bits = mfx_malloc((size_t)STRIDE * ROWS);
-    for (int p = 0; p < pages; p++) {
-        make_page(p, bits);
-        TIFFSetField(t, TIFFTAG_SUBFILETYPE, FILETYPE_PAGE);
-        TIFFSetField(t, TIFFTAG_IMAGEWIDTH, WIDTH);
-        TIFFSetField(t, TIFFTAG_IMAGELENGTH, ROWS);
-        TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 1);
-        TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
-        TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISWHITE);
-        TIFFSetField(t, TIFFTAG_FILLORDER, FILLORDER_LSB2MSB);
-        TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
-        TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, ROWS);
-        TIFFSetField(t, TIFFTAG_RESOLUTIONUNIT, RESUNIT_INCH);
-        TIFFSetField(t, TIFFTAG_XRESOLUTION, 204.0f);
-        TIFFSetField(t, TIFFTAG_YRESOLUTION, 196.0f);                /* fine */
-        TIFFSetField(t, TIFFTAG_PAGENUMBER, p, pages);
-        if (g4) {
-            TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_CCITTFAX4);
-        } else {
-            TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_CCITTFAX3);
-            TIFFSetField(t, TIFFTAG_GROUP3OPTIONS, GROUP3OPT_2DENCODING | GROUP3OPT_FILLBITS);
-        }
-        for (int r = 0; r < ROWS; r++)
-            if (TIFFWriteScanline(t, bits + (size_t)r * STRIDE, (uint32_t)r, 0) < 0) goto fail;
-        if (!TIFFWriteDirectory(t)) goto fail;
-    }
-    free(bits);
-    TIFFClose(t);
-    return 0;
-fail:
-    free(bits);
-    TIFFClose(t);
-    return -1;
-}
-
-/* Compares every page of the received TIFF with the pages sent; returns the
- * number of pages that match exactly, or -1 on a mismatch. */
-static int compare_tiff(const char *path, int pages)
-{
-    TIFF *t = TIFFOpen(path, "r");
-    if (!t) return -1;
-    uint8_t *want = mfx_malloc((size_t)STRIDE * ROWS);
-    uint8_t *got = mfx_malloc((size_t)TIFFScanlineSize(t) + STRIDE);
-    int matched = 0;
-    do {
-        uint32_t w = 0, h = 0;
-        TIFFGetField(t, TIFFTAG_IMAGEWIDTH, &w);
-        TIFFGetField(t, TIFFTAG_IMAGELENGTH, &h);
-        if (matched >= pages || w != WIDTH || h != ROWS) {
-            printf("# page %d: %ux%u\n", matched + 1, w, h);
-            matched = -1;
-            break;
-        }
-        free(got);
-        got = mfx_malloc((size_t)TIFFScanlineSize(t) + STRIDE);
-        make_page(matched, want);
-        for (uint32_t r = 0; r < h; r++) {
-            if (TIFFReadScanline(t, got, r, 0) < 0 || memcmp(got, want + (size_t)r * STRIDE, STRIDE) != 0) {
-                printf("# page %d row %u differs\n", matched + 1, r);
-                matched = -1;
-                break;
-            }
-        }
-        if (matched < 0) break;
-        matched++;
-    } while (TIFFReadDirectory(t));
-    free(want);
-    free(got);
-    TIFFClose(t);
-    return matched;
-}
 
 /* ---- running two legs -------------------------------------------------- */
 
@@ -206,7 +97,7 @@ static int run_fax(const struct scenario *sc, struct outcome *o)
     snprintf(txpath, sizeof txpath, "%s/tx.tif", tmpdir);
     snprintf(rxpath, sizeof rxpath, "%s/rx.tif", tmpdir);
     unlink(rxpath);
-    TAP_CHECK(write_tiff(txpath, sc->pages, sc->g4) == 0);
+    TAP_CHECK(mfx_faxpages_write(txpath, sc->pages, sc->g4) == 0);
 
     struct run *run = &o->run;
     run->base = event_base_new();
@@ -256,7 +147,7 @@ static int run_fax(const struct scenario *sc, struct outcome *o)
     event_free(guard);
     event_base_free(run->base);
     o->matched = run->rx_is_fax && run->rx.done && run->rx.r.completion == T30_ERR_OK
-               ? compare_tiff(rxpath, sc->pages) : 0;
+               ? mfx_faxpages_compare(rxpath, sc->pages) : 0;
     unlink(txpath);
     unlink(rxpath);
     return 0;
@@ -390,7 +281,7 @@ static int free_from_page_callback(void)
     char txpath[128], rxpath[128];
     snprintf(txpath, sizeof txpath, "%s/tx.tif", tmpdir);
     snprintf(rxpath, sizeof rxpath, "%s/rx.tif", tmpdir);
-    TAP_CHECK(write_tiff(txpath, 2, true) == 0);
+    TAP_CHECK(mfx_faxpages_write(txpath, 2, true) == 0);
     struct free_ctx fc = { .base = event_base_new() };
     struct mfx_media_clock *clk = mfx_media_clock_new(fc.base, speed());
     struct mfx_fax_params ptx = { .transmit = true, .tx_tiff = txpath, .ecm = true, .log_tag = "fax_tx" };
