@@ -7,7 +7,9 @@
  * fax_rx (or fax_rx_fillin), 160 samples from fax_tx, optional noise, G.711
  * encode, one RTP packet out (RFC 3550 §5.1, RFC 3551 §4.5: ptime 20, the
  * timestamp counts samples). Phase E is reported from a zero-timeout event,
- * never from inside spandsp, so the done callback may free the leg.
+ * never from inside spandsp, so the done callback may free the leg; so is
+ * the fax tone (CED or V.21 preamble) that spandsp's modem_connect_tones_rx
+ * hears in the received audio, when the owner asked for it.
  * The T.30 configuration is in t30_setup.c; the SIP carrier drives this.
  */
 #include "config.h"
@@ -83,6 +85,11 @@ struct mfx_audio_fax {
     struct event *done_ev;
     bool phase_e, done_queued;
     struct mfx_fax_result result;
+
+    mfx_audio_fax_tone_fn tone_fn;
+    modem_connect_tones_rx_state_t *tone_rx;  /* only while tone_fn waits for its tone */
+    struct event *tone_ev;
+    int tone;                             /* the tone heard, 0 until then */
 
     bool in_tick;                         /* spandsp is on the stack: freeing must wait */
     bool dead;                            /* freed from inside a tick: finish at its end */
@@ -213,6 +220,29 @@ static void deliver_done(evutil_socket_t fd, short what, void *arg)
     (void)fd; (void)what;
     struct mfx_audio_fax *a = arg;
     if (a->cb.done) a->cb.done(a->ctx, &a->result);   /* may free a: touch nothing after */
+}
+
+/* ---- fax tone detection (for the switch to T.38) ----------------------- */
+
+/* spandsp's tone report, from inside modem_connect_tones_rx: the first tone
+ * (not the NONE that reports a tone's end) is kept and reported from the
+ * loop; the detector is freed after the frame (see on_tick). */
+static void on_tone(void *user, int code, int level, int delay)
+{
+    (void)level; (void)delay;
+    struct mfx_audio_fax *a = user;
+    if (code == MODEM_CONNECT_TONES_NONE || a->tone) return;
+    a->tone = code;
+    struct timeval zero = { 0, 0 };
+    evtimer_add(a->tone_ev, &zero);
+}
+
+static void deliver_tone(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd; (void)what;
+    struct mfx_audio_fax *a = arg;
+    mfx_debug("media", "%s heard %s", a->tag, modem_connect_tone_to_str(a->tone));
+    if (a->tone_fn) a->tone_fn(a->ctx, a->tone);       /* may free a: touch nothing after */
 }
 
 /* ---- sending ----------------------------------------------------------- */
@@ -346,14 +376,20 @@ static void on_tick(void *arg)
     drain(a);
     int got = mfx_jitter_get(a->jb, frame);
     int n = 0;
+    if (got == 1 && (a->fax || a->tone_rx)) g711_decode(a->g711, amp, frame, FRAME);
+    if (a->tone_rx) {
+        /* A missing frame is silence to the detector, which ends a tone: as on the line. */
+        if (got != 1) memset(amp, 0, sizeof amp);
+        modem_connect_tones_rx(a->tone_rx, amp, FRAME);
+        if (a->tone) {
+            modem_connect_tones_rx_free(a->tone_rx);
+            a->tone_rx = NULL;
+        }
+    }
     if (a->fax) {
         a->in_tick = true;
-        if (got == 1) {
-            g711_decode(a->g711, amp, frame, FRAME);
-            fax_rx(a->fax, amp, FRAME);
-        } else {
-            fax_rx_fillin(a->fax, FRAME);
-        }
+        if (got == 1) fax_rx(a->fax, amp, FRAME);
+        else fax_rx_fillin(a->fax, FRAME);
         if (!a->dead) n = fax_tx(a->fax, amp, FRAME);
         a->in_tick = false;
         if (a->dead) {
@@ -418,7 +454,8 @@ struct mfx_audio_fax *mfx_audio_fax_new(struct event_base *base, struct mfx_medi
     a->ctx = ctx;
     snprintf(a->tag, sizeof a->tag, "%s", p && p->log_tag ? p->log_tag : "audio");
     a->done_ev = evtimer_new(base, deliver_done, a);
-    if (!a->done_ev) abort();
+    a->tone_ev = evtimer_new(base, deliver_tone, a);
+    if (!a->done_ev || !a->tone_ev) abort();
     if (imp) a->imp = *imp;
     if (a->imp.loss_pct < 0) a->imp.loss_pct = 0;
     if (a->imp.jitter_ms < 0) a->imp.jitter_ms = 0;
@@ -447,6 +484,23 @@ struct mfx_audio_fax *mfx_audio_fax_new(struct event_base *base, struct mfx_medi
               mode == MFX_AUDIO_FAX ? (p->transmit ? "fax sender" : "fax receiver")
               : mode == MFX_AUDIO_SILENCE ? "silence" : "speech");
     return a;
+}
+
+void mfx_audio_fax_set_fax_tone(struct mfx_audio_fax *a, mfx_audio_fax_tone_fn fn)
+{
+    if (a->dead) return;
+    if (!fn || a->tone) {
+        /* Stop listening (a tone heard but not yet delivered is not delivered). */
+        if (!fn) a->tone_fn = NULL;
+        if (a->tone_rx) modem_connect_tones_rx_free(a->tone_rx);
+        a->tone_rx = NULL;
+        return;
+    }
+    a->tone_fn = fn;
+    if (!a->tone_rx) {
+        a->tone_rx = modem_connect_tones_rx_init(NULL, MODEM_CONNECT_TONES_FAX_CED_OR_PREAMBLE, on_tone, a);
+        if (!a->tone_rx) abort();
+    }
 }
 
 int mfx_audio_fax_local_port(const struct mfx_audio_fax *a)
@@ -528,6 +582,7 @@ void mfx_audio_fax_free(struct mfx_audio_fax *a)
          * and on_tick frees the rest once spandsp has returned. */
         a->dead = true;
         memset(&a->cb, 0, sizeof a->cb);
+        a->tone_fn = NULL;
         return;
     }
     destroy(a);
@@ -537,6 +592,8 @@ void mfx_audio_fax_free(struct mfx_audio_fax *a)
 static void destroy(struct mfx_audio_fax *a)
 {
     event_free(a->done_ev);
+    event_free(a->tone_ev);
+    if (a->tone_rx) modem_connect_tones_rx_free(a->tone_rx);
     for (struct delayed *d = a->inflight, *next; d; d = next) {
         next = d->next;
         event_free(d->ev);

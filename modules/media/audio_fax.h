@@ -43,6 +43,11 @@ struct mfx_audio_fax_callbacks {
     void (*done)(void *ctx, const struct mfx_fax_result *r);  /* exactly once, from the loop; may free the leg */
 };
 
+/* The fax tone callback (mfx_audio_fax_set_fax_tone); ctx is the leg's. It
+ * is not a member of mfx_audio_fax_callbacks because the callers' two-member
+ * positional initializers would then fail -Wmissing-field-initializers. */
+typedef void (*mfx_audio_fax_tone_fn)(void *ctx, int tone);
+
 /* Creates a leg with a nonblocking UDP socket bound to local_ip (numeric
  * IPv4 or IPv6) on an ephemeral port (an even one when the kernel offers it
  * within a few tries, RFC 3550 §11). In MFX_AUDIO_FAX mode p is required
@@ -59,6 +64,20 @@ struct mfx_audio_fax *mfx_audio_fax_new(struct event_base *base,           /* th
                                         const struct mfx_audio_fax_callbacks *cb,
                                         void *ctx,                         /* passed to cb */
                                         char **err);                       /* OUT: why it failed */
+
+/* Asks for fn(ctx, tone) once, from the loop (a zero-timeout event), when
+ * the RECEIVED audio carries a fax answer tone (CED, 2100 Hz, T.30 §4.3.1)
+ * or a V.21 HDLC preamble (the flags before DIS): the far end is a fax, time
+ * for the T.38 re-INVITE (DESIGN §10, t38 = auto). tone is spandsp's
+ * MODEM_CONNECT_TONES_* value: MODEM_CONNECT_TONES_FAX_CED (= _ANS; _ANS_PR,
+ * _ANSAM or _ANSAM_PR for its modem variants) or
+ * MODEM_CONNECT_TONES_FAX_PREAMBLE. Works in every mode (SILENCE and SPEECH
+ * too); the detector (spandsp's modem_connect_tones_rx with
+ * MODEM_CONNECT_TONES_FAX_CED_OR_PREAMBLE) runs only until the tone is
+ * heard. Call it any time; fn NULL stops listening (and cancels a report
+ * not yet delivered); once a tone was heard, a new fn is not called. fn may
+ * free the leg. */
+void mfx_audio_fax_set_fax_tone(struct mfx_audio_fax *a, mfx_audio_fax_tone_fn fn);
 
 /* The local UDP port, for the SDP (m=audio <port>). */
 int mfx_audio_fax_local_port(const struct mfx_audio_fax *a);

@@ -36,6 +36,7 @@ struct side {
     bool done;
     int done_calls;
     int pages_events;
+    int tone, tone_calls;                 /* mfx_audio_fax_set_fax_tone */
     struct mfx_fax_result r;
     struct run *run;
 };
@@ -62,6 +63,13 @@ static void on_done(void *ctx, const struct mfx_fax_result *r)
     if (s->run->tx.done && (s->run->rx.done || !s->run->rx_is_fax)) event_base_loopbreak(s->run->base);
 }
 
+static void on_fax_tone(void *ctx, int tone)
+{
+    struct side *s = ctx;
+    s->tone = tone;
+    s->tone_calls++;
+}
+
 static void on_wall_limit(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd; (void)what;
@@ -82,6 +90,7 @@ struct scenario {
     bool use_rx_imp;
     int jitter_delay;                     /* the receiver's jitter buffer delay in frames, 0: default */
     int modems;
+    bool listen_tone;                     /* the sender listens for CED / V.21 preamble */
 };
 
 struct outcome {
@@ -117,6 +126,7 @@ static int run_fax(const struct scenario *sc, struct outcome *o)
                                                  sc->rx_mode == MFX_AUDIO_FAX ? &prx : NULL,
                                                  sc->use_rx_imp ? &sc->rx_imp : NULL, &cbs, &run->rx, &err);
     TAP_CHECK(rx != NULL);
+    if (sc->listen_tone) mfx_audio_fax_set_fax_tone(tx, on_fax_tone);
     if (sc->jitter_delay) TAP_CHECK(mfx_audio_fax_set_jitter(rx, sc->jitter_delay, 50) == 0);
     TAP_CHECK(mfx_audio_fax_local_port(tx) > 0 && mfx_audio_fax_local_port(tx) % 2 == 0);
     TAP_CHECK(mfx_audio_fax_start(tx, "127.0.0.1", mfx_audio_fax_local_port(rx), sc->pt, &err) == 0);
@@ -211,6 +221,25 @@ static int loss_and_jitter_ecm(void)
     return 0;
 }
 
+/* The T.38 switch (DESIGN 10, t38 = auto): the sender hears the receiver's
+ * CED (2100 Hz, T.30 4.3.1) or the V.21 preamble before its DIS, and says so
+ * once, from the loop; the fax goes on undisturbed. */
+static int fax_tone_from_receiver(void)
+{
+    struct scenario sc = { .pt = MFX_RTP_PT_PCMU, .ecm = true, .g4 = true, .pages = 1, .speed = speed(),
+                           .rx_mode = MFX_AUDIO_FAX, .listen_tone = true };
+    struct outcome o;
+    TAP_CHECK(run_fax(&sc, &o) == 0);
+    TAP_CHECK(check_delivered(&o, 1) == 0);
+    printf("# the sender heard %s (%d)\n", modem_connect_tone_to_str(o.run.tx.tone), o.run.tx.tone);
+    TAP_CHECK(o.run.tx.tone_calls == 1);
+    TAP_CHECK(o.run.tx.tone == MODEM_CONNECT_TONES_FAX_CED || o.run.tx.tone == MODEM_CONNECT_TONES_ANS_PR ||
+              o.run.tx.tone == MODEM_CONNECT_TONES_ANSAM || o.run.tx.tone == MODEM_CONNECT_TONES_ANSAM_PR ||
+              o.run.tx.tone == MODEM_CONNECT_TONES_FAX_PREAMBLE);
+    TAP_CHECK(o.run.rx.tone_calls == 0);                   /* the receiver did not ask */
+    return 0;
+}
+
 static int noise_non_ecm(void)
 {
     /* Line noise at -50 dBm0 both ways, without ECM, V.29 only (DESIGN 10: spandsp's V.17 gives up on noise
@@ -230,7 +259,7 @@ static int noise_non_ecm(void)
 static int peer_not_a_fax(enum mfx_audio_mode mode)
 {
     struct scenario sc = { .pt = MFX_RTP_PT_PCMU, .ecm = true, .g4 = true, .pages = 1, .speed = speed() * 2.5,
-                           .rx_mode = mode };
+                           .rx_mode = mode, .listen_tone = true };
     struct outcome o;
     TAP_CHECK(run_fax(&sc, &o) == 0);
     TAP_CHECK(o.run.tx.done_calls == 1);                   /* ended by a T.30 timer, not the hang guard */
@@ -238,6 +267,7 @@ static int peer_not_a_fax(enum mfx_audio_mode mode)
     TAP_CHECK(!o.run.tx.r.remote_fax_seen);
     TAP_CHECK(o.run.tx.r.pages == 0);
     TAP_CHECK(o.tx_st.rx_packets > 0);                     /* it did hear the peer */
+    TAP_CHECK(o.run.tx.tone_calls == 0);                   /* no CED, no V.21: no switch to T.38 */
     return 0;
 }
 
@@ -535,8 +565,9 @@ static const struct tap_case cases[] = {
     { "1% loss and 20 ms jitter on the sender, ECM: still delivered", loss_and_jitter_ecm },
     { "-50 dBm0 noise both ways, no ECM, V.29: delivered", noise_non_ecm },
     { "a leg freed from its page callback (inside spandsp)", free_from_page_callback },
-    { "silent peer: the sender ends with a T.30 error", silent_peer },
-    { "talking peer: the sender ends with a T.30 error", talking_peer },
+    { "silent peer: the sender ends with a T.30 error, hears no fax tone", silent_peer },
+    { "talking peer: the sender ends with a T.30 error, hears no fax tone", talking_peer },
+    { "fax tone: the sender hears the receiver's CED / V.21 preamble once", fax_tone_from_receiver },
 };
 
 static void quiet_tiff(const char *module, const char *fmt, va_list ap)
