@@ -77,8 +77,11 @@ int mfx_t38_fax_local_port(const struct mfx_t38_fax *t);
  * again (a re-INVITE that moves the media) changes only the address: the
  * UDPTL sequence numbers and the session stay. Returns 0, or -1 with *err
  * (free it). */
-int mfx_t38_fax_start(struct mfx_t38_fax *t, const char *remote_ip, int remote_port,
-                      const struct mfx_t38_session *s, char **err);
+int mfx_t38_fax_start(struct mfx_t38_fax *t,
+                      const char *remote_ip,              /* numeric */
+                      int remote_port,
+                      const struct mfx_t38_session *s,    /* NULL: a zeroed session */
+                      char **err);                        /* OUT: why it failed */
 
 /* Stops the leg and frees it: done has not been and will not be called
  * after this returns (also when phase E was reached but done not yet

@@ -306,7 +306,10 @@ static int dup_and_reorder(void)
 }
 
 /* localTCF, T.38 version 3 and the peer's 200-byte datagrams (the UDPTL
- * sender drops secondaries to fit): still delivered, with ECM and without. */
+ * sender drops secondaries to fit), 3% loss: still delivered, with ECM and
+ * without. spandsp 0.0.6's terminal sends and expects TCF as data whatever
+ * the rate management says, so this checks that the session maps cleanly,
+ * not localTCF against a gateway that really generates TCF locally. */
 static int local_tcf_small_datagrams(bool ecm)
 {
     struct mfx_t38_session s = redundancy3;
