@@ -120,7 +120,7 @@ static void close_attempt(const char *fax_id, const struct mfx_outcome *o, int64
     const struct mfx_error_info *e = o->error == MFX_E__COUNT ? NULL : mfx_error_info(o->error);
     sqlite3_stmt *st = mfx_stmt(
         "UPDATE attempts SET completed_at = ?, sip_status = ?, bit_rate = ?, ecm = ?, remote_csid = ?,"
-        " pages_sent = ?, error_code = ?, error_subcode = ?, error_message = ?"
+        " pages_sent = ?, error_code = ?, error_subcode = ?, error_message = ?, transport = coalesce(?, transport)"
         " WHERE fax_id = ? AND completed_at IS NULL");
     sqlite3_bind_int64(st, 1, now);
     if (o->sip_status) sqlite3_bind_int(st, 2, o->sip_status); else sqlite3_bind_null(st, 2);
@@ -131,7 +131,8 @@ static void close_attempt(const char *fax_id, const struct mfx_outcome *o, int64
     mfx_bind_text(st, 7, e ? e->code : NULL);
     mfx_bind_text(st, 8, o->subcode[0] ? o->subcode : NULL);
     mfx_bind_text(st, 9, e ? (o->message[0] ? o->message : e->message) : NULL);
-    sqlite3_bind_text(st, 10, fax_id, -1, SQLITE_STATIC);
+    mfx_bind_text(st, 10, o->transport[0] ? o->transport : NULL);
+    sqlite3_bind_text(st, 11, fax_id, -1, SQLITE_STATIC);
     sqlite3_step(st);
     mfx_stmt_done(st);
 }

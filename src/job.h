@@ -26,6 +26,7 @@ struct mfx_outcome {
     int bit_rate;            /* 0: none */
     int ecm;                 /* -1: unknown */
     char remote_csid[24];
+    char transport[8];       /* "" keeps the attempt's transport; else g711, t38 */
 };
 
 /* queued -> submitted: records attempt n (returned) and emits fax.sending. */

@@ -34,8 +34,8 @@ struct mfx_call_request {
     int attempt_number;             /**< 1 for the first attempt */
     bool ecm;
     /** The fallback ladder (DESIGN §10): how many earlier attempts of this
-     *  fax failed in T.30 (training, pages, negotiation). 0: as configured;
-     *  1: ECM off; 2 or more: ECM off and V.17 off (V.29 at 9600 at most). */
+     *  fax failed in T.30 (training, pages, negotiation). The carrier takes
+     *  that many steps down: T.38 off (if it uses T.38), ECM off, V.17 off. */
     int fallback;
 };
 

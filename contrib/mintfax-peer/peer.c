@@ -17,6 +17,7 @@
 #include "sdp.h"
 #include "media_clock.h"
 #include "audio_fax.h"
+#include "t38_fax.h"
 #include "log.h"
 #include "mfx.h"
 
@@ -57,11 +58,19 @@ struct pcall {
     char number[64];
     char path[512];
     struct mfx_audio_fax *audio;
+    struct mfx_t38_fax *t38;
     struct event *timer;
-    struct mfx_sdp_media offer;
+    struct mfx_sdp_media offer;   /* the audio stream we answer */
+    struct mfx_sdp_parsed offer_all;
     bool answered;
     bool reported;
+    bool on_t38;
+    struct event *t38_timer;      /* --t38 reinvite: when to send ours */
 };
+
+/* How the peer treats T.38 (--t38). */
+enum t38_mode { T38_ACCEPT, T38_REFUSE, T38_REINVITE, T38_ANSWER };
+static const char *const t38_modes[] = { "accept", "refuse", "reinvite", "answer" };
 
 static struct {
     struct event_base *base;
@@ -75,6 +84,9 @@ static struct {
     double slow_seconds;
     struct mfx_audio_impair impair;
     bool impaired;
+    enum t38_mode t38;
+    struct mfx_t38_impair t38_impair;
+    bool t38_impaired;
     const char *csid;
     double speed;
     int jitter_delay_ms;
@@ -118,7 +130,9 @@ static void pcall_free(struct pcall *c)
             break;
         }
     if (c->audio) mfx_audio_fax_free(c->audio);
+    if (c->t38) mfx_t38_fax_free(c->t38);
     if (c->timer) event_free(c->timer);
+    if (c->t38_timer) event_free(c->t38_timer);
     free(c);
 }
 
@@ -133,7 +147,7 @@ static void report_received(struct pcall *c, const struct mfx_fax_result *r)
         "\"completion_text\":\"%s\",\"bit_rate\":%d,\"ecm\":%s,\"remote_ident\":\"%s\",\"codec\":\"%s\"}",
         c->seq, c->number, c->path, r ? r->pages : 0, r ? r->completion : -1,
         r ? r->completion_text : "call ended before phase E", r ? r->bit_rate : 0,
-        r && r->ecm ? "true" : "false", ident, c->offer.pt == MFX_PT_PCMA ? "PCMA" : "PCMU");
+        r && r->ecm ? "true" : "false", ident, c->on_t38 ? "T38" : c->offer.pt == MFX_PT_PCMA ? "PCMA" : "PCMU");
 }
 
 static void on_drop(evutil_socket_t fd, short what, void *arg)
@@ -170,11 +184,108 @@ static const struct mfx_audio_fax_callbacks audio_cb = { on_page, on_done };
 
 /* Answers with media: a receiver (or a silent/speaking line) on the codec
  * the offer and our settings agree on. */
+static const struct mfx_t38_fax_callbacks t38_cb = { on_page, on_done };
+
+/* What the peer says about T.38 in SDP. */
+static void our_t38(struct mfx_t38_params *t)
+{
+    memset(t, 0, sizeof *t);
+    t->max_bit_rate = 14400;
+    t->transferred_tcf = true;
+    t->max_buffer = 2000;
+    t->max_datagram = MFX_UDPTL_MAX_DATAGRAM;
+    t->udp_ec = MFX_T38_EC_REDUNDANCY;
+}
+
+/* Binds (if needed) and starts a T.38 receiver towards img; the audio leg,
+ * if any, stops. Returns false if the media cannot be opened. */
+static bool t38_start(struct pcall *c, const struct mfx_sdp_media *img)
+{
+    char *err = NULL;
+    if (!c->t38) {
+        struct mfx_fax_params fp = { .transmit = false, .rx_tiff = c->path, .ident = P.csid, .ecm = true,
+                                     .log_tag = "peer" };
+        c->t38 = mfx_t38_fax_new(P.base, P.clock, P.local_ip, &fp, P.t38_impaired ? &P.t38_impair : NULL,
+                                 &t38_cb, c, &err);
+    }
+    struct mfx_t38_session ses = {
+        .version = 0, .max_bit_rate = 14400, .transferred_tcf = img->t38.transferred_tcf,
+        .max_datagram = img->t38.max_datagram,
+        .ec = img->t38.udp_ec == MFX_T38_EC_FEC ? MFX_UDPTL_EC_FEC
+            : img->t38.udp_ec == MFX_T38_EC_NONE ? MFX_UDPTL_EC_NONE : MFX_UDPTL_EC_REDUNDANCY,
+        .redundancy = 3,
+    };
+    if (!c->t38 || mfx_t38_fax_start(c->t38, img->addr, img->port, &ses, &err) != 0) {
+        say("{\"event\":\"error\",\"seq\":%u,\"message\":\"t38 media: %s\"}", c->seq, err ? err : "?");
+        free(err);
+        return false;
+    }
+    if (c->audio) mfx_audio_fax_free(c->audio);
+    c->audio = NULL;
+    c->on_t38 = true;
+    say("{\"event\":\"t38\",\"seq\":%u,\"max_datagram\":%d}", c->seq, img->t38.max_datagram);
+    return true;
+}
+
+/* Our SDP for the stream kind, mirroring offer (an answer) or not (NULL). */
+static char *local_sdp(struct pcall *c, enum mfx_media_kind kind, const struct mfx_sdp_parsed *offer)
+{
+    int pts[1] = { c->offer.pt };
+    struct mfx_sdp_local l = { .addr = P.local_ip, .sess_id = c->seq + 1000, .sess_version = (unsigned long long)time(NULL),
+                               .kind = kind, .ptime = 20, .dir = MFX_SDP_SENDRECV, .offer = offer };
+    if (kind == MFX_MEDIA_T38) {
+        l.port = mfx_t38_fax_local_port(c->t38);
+        our_t38(&l.t38);
+    } else {
+        l.port = mfx_audio_fax_local_port(c->audio);
+        l.pts = pts;
+        l.n_pts = 1;
+    }
+    return mfx_sdp_build(&l);
+}
+
+static void on_t38_reinvite(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct pcall *c = arg;
+    if (c->on_t38) return;
+    struct mfx_fax_params fp = { .transmit = false, .rx_tiff = c->path, .ident = P.csid, .ecm = true,
+                                 .log_tag = "peer" };
+    char *err = NULL;
+    if (!c->t38) c->t38 = mfx_t38_fax_new(P.base, P.clock, P.local_ip, &fp, P.t38_impaired ? &P.t38_impair : NULL,
+                                         &t38_cb, c, &err);
+    free(err);
+    if (!c->t38) return;
+    char *sdp = local_sdp(c, MFX_MEDIA_T38, NULL);
+    say("{\"event\":\"reinvite_sent\",\"seq\":%u}", c->seq);
+    mfx_sip_reinvite(P.ua, c->id, sdp);
+    free(sdp);
+}
+
+/* Answers with media: a receiver (or a silent/speaking line) on the codec
+ * the offer and our settings agree on, or T.38 directly (--t38 answer). */
 static void answer(struct pcall *c)
 {
+    snprintf(c->path, sizeof c->path, "%s/rx-%04u-%s.tif", P.rx_dir, c->seq, c->number);
+    if (P.t38 == T38_ANSWER && c->offer_all.image.kind == MFX_MEDIA_T38 && c->b == B_RECEIVE) {
+        if (!t38_start(c, &c->offer_all.image)) {
+            mfx_sip_respond(P.ua, c->id, 500, "Media Failure", NULL, NULL);
+            return;
+        }
+        char *sdp = local_sdp(c, MFX_MEDIA_T38, &c->offer_all);
+        c->answered = true;
+        mfx_sip_respond(P.ua, c->id, 200, "OK", sdp, NULL);
+        free(sdp);
+        say("{\"event\":\"answered\",\"seq\":%u,\"codec\":\"T38\"}", c->seq);
+        return;
+    }
+    if (c->offer.kind != MFX_MEDIA_AUDIO) {
+        mfx_sip_respond(P.ua, c->id, 488, "Not Acceptable Here", NULL, NULL);
+        return;
+    }
     enum mfx_audio_mode mode = c->b == B_SILENCE ? MFX_AUDIO_SILENCE : c->b == B_SPEECH ? MFX_AUDIO_SPEECH
                                                                                        : MFX_AUDIO_FAX;
-    snprintf(c->path, sizeof c->path, "%s/rx-%04u-%s.tif", P.rx_dir, c->seq, c->number);
     struct mfx_fax_params fp = { .transmit = false, .rx_tiff = c->path, .ident = P.csid, .ecm = true,
                                  .log_tag = "peer" };
     char *err = NULL;
@@ -190,15 +301,18 @@ static void answer(struct pcall *c)
         mfx_sip_respond(P.ua, c->id, 500, "Media Failure", NULL, NULL);
         return;
     }
-    int pts[1] = { c->offer.pt };
-    struct mfx_sdp_local l = { .addr = P.local_ip, .sess_id = c->seq + 1000, .sess_version = 1,
-                               .kind = MFX_MEDIA_AUDIO, .port = mfx_audio_fax_local_port(c->audio),
-                               .pts = pts, .n_pts = 1, .ptime = 20, .dir = MFX_SDP_SENDRECV };
-    char *sdp = mfx_sdp_build(&l);
+    char *sdp = local_sdp(c, MFX_MEDIA_AUDIO, &c->offer_all);
     c->answered = true;
     mfx_sip_respond(P.ua, c->id, 200, "OK", sdp, NULL);
     free(sdp);
     say("{\"event\":\"answered\",\"seq\":%u,\"codec\":\"%s\"}", c->seq, c->offer.pt == MFX_PT_PCMA ? "PCMA" : "PCMU");
+    if (P.t38 == T38_REINVITE && mode == MFX_AUDIO_FAX) {
+        /* A carrier gateway hears the caller's CNG and moves to T.38 (1 s of media). */
+        c->t38_timer = evtimer_new(P.base, on_t38_reinvite, c);
+        double sec = 1.0 / P.speed;
+        struct timeval tv = { (time_t)sec, (suseconds_t)((sec - (double)(time_t)sec) * 1e6) };
+        evtimer_add(c->t38_timer, &tv);
+    }
 }
 
 static void on_slow(evutil_socket_t fd, short what, void *arg)
@@ -262,11 +376,12 @@ static void on_incoming(const struct mfx_sip_event *ev)
     case B_NO_ANSWER: mfx_sip_respond(P.ua, c->id, 180, "Ringing", NULL, NULL); return;
     default: break;
     }
-    if (!ev->has_sdp || ev->sdp_status != MFX_SDP_OK || ev->media.audio.kind != MFX_MEDIA_AUDIO) {
+    if (!ev->has_sdp || ev->sdp_status != MFX_SDP_OK) {
         mfx_sip_respond(P.ua, c->id, 488, "Not Acceptable Here", NULL, NULL);
         return;
     }
     c->offer = ev->media.audio;
+    c->offer_all = ev->media;
     if (c->b == B_SLOW) {
         mfx_sip_respond(P.ua, c->id, 180, "Ringing", NULL, NULL);
         c->timer = evtimer_new(P.base, on_slow, c);
@@ -315,7 +430,7 @@ static void on_sip(void *ctx, const struct mfx_sip_event *ev)
         break;
     case MFX_SIP_ENDED:
         say("{\"event\":\"bye\",\"seq\":%u,\"remote\":%s}", c->seq, ev->remote_bye ? "true" : "false");
-        if (c->audio && !c->reported) {
+        if ((c->audio || c->t38) && !c->reported) {
             if (c->timer) event_free(c->timer);
             c->timer = evtimer_new(P.base, on_linger, c);
             struct timeval tv = { 1, 0 };
@@ -324,9 +439,26 @@ static void on_sip(void *ctx, const struct mfx_sip_event *ev)
             pcall_free(c);
         }
         break;
-    case MFX_SIP_REINVITE:
-        say("{\"event\":\"reinvite\",\"seq\":%u}", c->seq);
-        mfx_sip_respond(P.ua, c->id, 488, "Not Acceptable Here", NULL, NULL);
+    case MFX_SIP_REINVITE: {
+        bool t38 = ev->has_sdp && ev->sdp_status == MFX_SDP_OK && ev->media.image.kind == MFX_MEDIA_T38;
+        say("{\"event\":\"reinvite\",\"seq\":%u,\"t38\":%s}", c->seq, t38 ? "true" : "false");
+        if (!t38 || P.t38 == T38_REFUSE || (!c->on_t38 && !t38_start(c, &ev->media.image))) {
+            mfx_sip_respond(P.ua, c->id, 488, "Not Acceptable Here", NULL, NULL);
+            break;
+        }
+        char *sdp = local_sdp(c, MFX_MEDIA_T38, &ev->media);
+        mfx_sip_respond(P.ua, c->id, 200, "OK", sdp, NULL);
+        free(sdp);
+        break;
+    }
+    case MFX_SIP_REINVITE_RESULT:
+        say("{\"event\":\"reinvite_result\",\"seq\":%u,\"status\":%d}", c->seq, ev->status);
+        if (ev->status < 300 && ev->has_sdp && ev->sdp_status == MFX_SDP_OK && ev->media.image.kind == MFX_MEDIA_T38)
+            t38_start(c, &ev->media.image);
+        else if (c->t38 && !c->on_t38) {
+            mfx_t38_fax_free(c->t38);
+            c->t38 = NULL;
+        }
         break;
     default:
         break;
@@ -353,6 +485,10 @@ static void usage(FILE *f)
             "  --noise DBM0        add white noise at this level (e.g. -40) to what we send\n"
             "  --speed X           media clock speed; must equal the caller's [media] speed\n"
             "  --jitter-delay MS   fixed jitter-buffer delay of received RTP (default 60)\n"
+            "  --t38 MODE          accept (default: take a T.38 re-INVITE), refuse (488 to it),\n"
+            "                      reinvite (move the call to T.38 ourselves after answering),\n"
+            "                      answer (answer an INVITE that offers T.38 with T.38)\n"
+            "  --udptl-loss PCT, --udptl-dup PCT, --udptl-reorder PCT   impair the UDPTL we send\n"
             "  --slow-seconds S    ring time of the slow behaviour (default 5)\n"
             "  --csid ID           our fax ident (default mintfax-peer)\n"
             "  --tls-listen H:P    also take SIP over TLS here (needs --tls-cert-dir)\n"
@@ -374,6 +510,8 @@ int main(int argc, char **argv)
         { "csid", required_argument, NULL, 'i' }, { "help", no_argument, NULL, 'h' },
         { "log-level", required_argument, NULL, 'v' }, { "tls-listen", required_argument, NULL, 't' },
         { "tls-cert-dir", required_argument, NULL, 'T' }, { "jitter-delay", required_argument, NULL, 'D' },
+        { "t38", required_argument, NULL, '3' }, { "udptl-loss", required_argument, NULL, '4' },
+        { "udptl-dup", required_argument, NULL, '5' }, { "udptl-reorder", required_argument, NULL, '6' },
         { NULL, 0, NULL, 0 },
     };
     const char *listen = NULL, *codec = NULL, *tls_listen = NULL, *tls_cert_dir = NULL;
@@ -402,6 +540,20 @@ int main(int argc, char **argv)
         case 'i': P.csid = optarg; break;
         case 'v': mfx_log_level = mfx_log_level_parse(optarg) >= 0 ? mfx_log_level_parse(optarg) : mfx_log_level; break;
         case 'D': P.jitter_delay_ms = atoi(optarg); break;
+        case '3': {
+            int found = -1;
+            for (int i = 0; i < (int)MFX_ARRAY_LEN(t38_modes); i++)
+                if (!strcmp(t38_modes[i], optarg)) found = i;
+            if (found < 0) {
+                fprintf(stderr, "mintfax-peer: --t38 is accept, refuse, reinvite or answer\n");
+                return 2;
+            }
+            P.t38 = (enum t38_mode)found;
+            break;
+        }
+        case '4': P.t38_impair.loss_pct = atof(optarg); P.t38_impaired = true; break;
+        case '5': P.t38_impair.dup_pct = atof(optarg); P.t38_impaired = true; break;
+        case '6': P.t38_impair.reorder_pct = atof(optarg); P.t38_impaired = true; break;
         case 't': tls_listen = optarg; break;
         case 'T': tls_cert_dir = optarg; break;
         case 'h': usage(stdout); return 0;
@@ -430,6 +582,7 @@ int main(int argc, char **argv)
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
     for (int i = 0; i < 32; i++) P.nonce[i] = "0123456789abcdef"[rand() % 16];
     P.impair.seed = (unsigned)rand();
+    P.t38_impair.seed = (unsigned)rand();
     snprintf(P.local_ip, sizeof P.local_ip, "%s", listen);
     char *colon = strrchr(P.local_ip, ':');
     if (colon) *colon = 0;

@@ -26,6 +26,7 @@
 #include "sdp.h"
 #include "media_clock.h"
 #include "audio_fax.h"
+#include "t38_fax.h"
 
 #include <arpa/inet.h>
 #include <event2/event.h>
@@ -58,6 +59,14 @@ struct call {
     struct mfx_audio_fax *audio;
     struct event *timer;          /* cps wait, then ring timeout */
     int last_progress;            /* last 1xx status */
+    char tiff[64];                /* /proc/self/fd/N of pages_fd */
+    /* T.38 (DESIGN §10) */
+    enum mfx_t38_policy t38_policy;  /* for this attempt (the ladder may turn it off) */
+    struct mfx_t38_fax *t38;      /* bound while offered, running once on_t38 */
+    bool on_t38;                  /* the pages go over T.38 now */
+    bool t38_offered;             /* our re-INVITE to T.38 awaits its answer */
+    bool t38_tried;               /* we sent one already (after a 491: once more) */
+    struct event *glare;          /* RFC 3261 §14.1 wait after a 491 */
 };
 
 static struct {
@@ -95,7 +104,9 @@ static void call_free(struct call *c)
     else S.calls = c->next;
     if (c->next) c->next->prev = c->prev;
     if (c->audio) mfx_audio_fax_free(c->audio);
+    if (c->t38) mfx_t38_fax_free(c->t38);
     if (c->timer) event_free(c->timer);
+    if (c->glare) event_free(c->glare);
     if (c->pages_fd >= 0) close(c->pages_fd);
     if (c->trunk) c->trunk->active--;
     free(c->csid);
@@ -109,6 +120,7 @@ static void complete(struct call *c, struct mfx_outcome *o, bool hangup)
 {
     if (hangup && c->state != CALL_WAIT_CPS) mfx_sip_hangup(S.ua, c->id);
     if (o->ecm < 0 && c->state == CALL_ANSWERED) o->ecm = c->ecm;
+    snprintf(o->transport, sizeof o->transport, "%s", c->on_t38 ? "t38" : "g711");
     mfx_info("sip", "fax %s call %llu: %s%s%s", c->fax_id, (unsigned long long)c->id,
              o->error == MFX_E__COUNT ? "delivered" : mfx_error_info(o->error)->code,
              o->subcode[0] ? " " : "", o->subcode);
@@ -146,7 +158,174 @@ static void on_fax_done(void *ctx, const struct mfx_fax_result *r)
     complete(c, &o, true);
 }
 
+static void on_fax_tone(void *ctx, int tone);
+
 static const struct mfx_audio_fax_callbacks audio_cb = { on_page, on_fax_done };
+static const struct mfx_t38_fax_callbacks t38_cb = { on_page, on_fax_done };
+
+/* The T.30 settings of this attempt (a new T.30 session starts on each
+ * transport: spandsp cannot move one from audio to T.38). */
+static void fax_params(const struct call *c, struct mfx_fax_params *fp)
+{
+    memset(fp, 0, sizeof *fp);
+    fp->transmit = true;
+    fp->tx_tiff = c->tiff;
+    fp->ident = c->csid ? c->csid : c->from;
+    fp->header_text = c->header_text;
+    fp->ecm = c->ecm;
+    fp->modems = c->modems;
+    fp->log_tag = c->fax_id;
+}
+
+/* What we say about T.38 in our SDP: version 0, 14,400 bit/s,
+ * transferred TCF (UDP), redundancy, no transcoding options. */
+static void our_t38(struct mfx_t38_params *t)
+{
+    memset(t, 0, sizeof *t);
+    t->version = 0;
+    t->max_bit_rate = 14400;
+    t->transferred_tcf = true;
+    t->max_buffer = 2000;
+    t->max_datagram = MFX_UDPTL_MAX_DATAGRAM;
+    t->udp_ec = MFX_T38_EC_REDUNDANCY;
+}
+
+/* Binds a T.38 leg (not started) for an offer or an answer; false when
+ * the media cannot be opened. */
+static bool t38_bind(struct call *c)
+{
+    if (c->t38) return true;
+    struct mfx_fax_params fp;
+    fax_params(c, &fp);
+    char *err = NULL;
+    c->t38 = mfx_t38_fax_new(S.base, S.clock, S.media_ip, &fp, NULL, &t38_cb, c, &err);
+    if (!c->t38) mfx_warn("sip", "fax %s: cannot open T.38 media: %s", c->fax_id, err ? err : "?");
+    free(err);
+    return c->t38 != NULL;
+}
+
+/* Starts the bound T.38 leg towards the far end's image stream and stops
+ * the audio one: from now on the pages go over UDPTL. */
+static bool t38_switch(struct call *c, const struct mfx_sdp_media *img)
+{
+    struct mfx_t38_session ses = {
+        .version = img->t38.version < 0 ? 0 : img->t38.version > 0 ? 0 : img->t38.version,
+        .max_bit_rate = img->t38.max_bit_rate > 0 && img->t38.max_bit_rate < 14400 ? img->t38.max_bit_rate : 14400,
+        .transferred_tcf = img->t38.transferred_tcf,
+        .max_datagram = img->t38.max_datagram,
+        .ec = img->t38.udp_ec == MFX_T38_EC_FEC ? MFX_UDPTL_EC_FEC
+            : img->t38.udp_ec == MFX_T38_EC_NONE ? MFX_UDPTL_EC_NONE : MFX_UDPTL_EC_REDUNDANCY,
+        .redundancy = c->trunk->t38_redundancy,
+    };
+    char *err = NULL;
+    if (mfx_t38_fax_start(c->t38, img->addr, img->port, &ses, &err) != 0) {
+        mfx_warn("sip", "fax %s: cannot start T.38: %s", c->fax_id, err ? err : "?");
+        free(err);
+        return false;
+    }
+    if (c->audio) mfx_audio_fax_free(c->audio);
+    c->audio = NULL;
+    c->on_t38 = true;
+    c->pages_confirmed = 0;        /* a new T.30 session counts from 0 */
+    mfx_info("sip", "fax %s call %llu: switched to T.38 (%s:%d, max datagram %d)", c->fax_id,
+             (unsigned long long)c->id, img->addr, img->port, img->t38.max_datagram);
+    return true;
+}
+
+/* Sends our re-INVITE to T.38 (RFC 3261 §14.1): the far end's fax tones
+ * say it is a fax machine, and the trunk's policy allows T.38. */
+static void t38_offer(struct call *c)
+{
+    if (c->on_t38 || c->t38_offered || c->state != CALL_ANSWERED || !t38_bind(c)) return;
+    struct mfx_sdp_local l = {
+        .addr = S.media_ip, .sess_id = c->id, .sess_version = ++S.sdp_version, .kind = MFX_MEDIA_T38,
+        .port = mfx_t38_fax_local_port(c->t38), .dir = MFX_SDP_SENDRECV,
+    };
+    our_t38(&l.t38);
+    char *sdp = mfx_sdp_build(&l);
+    c->t38_offered = c->t38_tried = true;
+    mfx_info("sip", "fax %s call %llu: re-INVITE to T.38", c->fax_id, (unsigned long long)c->id);
+    mfx_sip_reinvite(S.ua, c->id, sdp);
+    free(sdp);
+}
+
+static void on_fax_tone(void *ctx, int tone)
+{
+    struct call *c = ctx;
+    mfx_debug("sip", "fax %s: fax tone %d heard", c->fax_id, tone);
+    if (c->t38_policy != MFX_T38_OFF && !c->t38_tried) t38_offer(c);
+}
+
+static void on_glare(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    t38_offer(arg);
+}
+
+/* The answer to our re-INVITE: T.38 accepted, refused (488/415: stay on
+ * audio), or glare (491: try once more after 2.1 to 4 s, RFC 3261 §14.1,
+ * as we own the Call-ID). */
+static void on_reinvite_result(struct call *c, const struct mfx_sip_event *ev)
+{
+    c->t38_offered = false;
+    if (ev->status < 300 && ev->has_sdp && ev->sdp_status == MFX_SDP_OK && ev->media.image.kind == MFX_MEDIA_T38 &&
+        t38_switch(c, &ev->media.image))
+        return;
+    if (c->t38) mfx_t38_fax_free(c->t38);
+    c->t38 = NULL;
+    if (ev->status == 491 && !c->glare) {
+        c->glare = evtimer_new(S.base, on_glare, c);
+        double wait = 2.1 + (double)(random() % 1900) / 1000.0;
+        struct timeval tv = { (time_t)wait, (suseconds_t)((wait - (double)(time_t)wait) * 1e6) };
+        evtimer_add(c->glare, &tv);
+        mfx_info("sip", "fax %s: re-INVITE glare (491), again in %.1f s", c->fax_id, wait);
+        return;
+    }
+    mfx_info("sip", "fax %s: T.38 refused (%d %s), staying on G.711", c->fax_id, ev->status, ev->phrase);
+}
+
+/* A re-INVITE from the far end: to T.38 (switch, or confirm if already
+ * there), or audio (answer with ours: e.g. a refresh), else 488. */
+static void on_remote_reinvite(struct call *c, const struct mfx_sip_event *ev)
+{
+    const struct mfx_sdp_media *img = ev->has_sdp && ev->sdp_status == MFX_SDP_OK ? &ev->media.image : NULL;
+    const struct mfx_sdp_media *aud = ev->has_sdp && ev->sdp_status == MFX_SDP_OK ? &ev->media.audio : NULL;
+    struct mfx_sdp_local l = { .addr = S.media_ip, .sess_id = c->id, .sess_version = ++S.sdp_version,
+                               .dir = MFX_SDP_SENDRECV, .offer = &ev->media, .ptime = 20 };
+    if (c->t38_offered) {             /* both sides re-INVITEd: RFC 3261 §14.2 */
+        mfx_sip_respond(S.ua, ev->call, 491, "Request Pending", NULL, NULL);
+        return;
+    }
+    if (img && img->kind == MFX_MEDIA_T38 && c->t38_policy != MFX_T38_OFF) {
+        if (!c->on_t38 && !(t38_bind(c) && t38_switch(c, img))) {
+            mfx_sip_respond(S.ua, ev->call, 488, "Not Acceptable Here", NULL, NULL);
+            return;
+        }
+        l.kind = MFX_MEDIA_T38;
+        l.port = mfx_t38_fax_local_port(c->t38);
+        our_t38(&l.t38);
+    } else if (aud && aud->kind == MFX_MEDIA_AUDIO && c->audio && !c->on_t38) {
+        char *err = NULL;
+        if (mfx_audio_fax_start(c->audio, aud->addr, aud->port, aud->pt, &err) != 0) free(err);
+        int pts[1] = { aud->pt };
+        l.kind = MFX_MEDIA_AUDIO;
+        l.port = mfx_audio_fax_local_port(c->audio);
+        l.pts = pts;
+        l.n_pts = 1;
+        char *sdp = mfx_sdp_build(&l);
+        mfx_sip_respond(S.ua, ev->call, 200, "OK", sdp, NULL);
+        free(sdp);
+        return;
+    } else {
+        mfx_info("sip", "fax %s: re-INVITE refused with 488", c->fax_id);
+        mfx_sip_respond(S.ua, ev->call, 488, "Not Acceptable Here", NULL, NULL);
+        return;
+    }
+    char *sdp = mfx_sdp_build(&l);
+    mfx_sip_respond(S.ua, ev->call, sdp ? 200 : 488, sdp ? "OK" : "Not Acceptable Here", sdp, NULL);
+    free(sdp);
+}
 
 /* ---- SIP ----------------------------------------------------------------- */
 
@@ -180,26 +359,44 @@ static void caller_id(const struct call *c, char out[32])
     snprintf(out, 32, "%s", n);
 }
 
+/* Our first offer: G.711, and with t38 = always T.38 too (the far end
+ * answers one of the two, RFC 3264 §6). Returns malloc'd SDP or NULL. */
+static char *first_offer(struct call *c)
+{
+    struct mfx_sdp_local l = {
+        .addr = S.media_ip, .sess_id = c->id, .sess_version = ++S.sdp_version, .kind = MFX_MEDIA_AUDIO,
+        .port = mfx_audio_fax_local_port(c->audio), .pts = offer_pts, .n_pts = 2, .ptime = 20,
+        .dir = MFX_SDP_SENDRECV,
+    };
+    char *sdp = mfx_sdp_build(&l);
+    if (!sdp || c->t38_policy != MFX_T38_ALWAYS || !t38_bind(c)) return sdp;
+    struct mfx_sdp_local t = { .addr = S.media_ip, .sess_id = c->id, .sess_version = S.sdp_version,
+                               .kind = MFX_MEDIA_T38, .port = mfx_t38_fax_local_port(c->t38),
+                               .dir = MFX_SDP_SENDRECV };
+    our_t38(&t.t38);
+    char *image = mfx_sdp_build(&t);
+    const char *m = image ? strstr(image, "\r\nm=") : NULL;
+    if (m) {                                   /* the image m= section after the audio one */
+        char *both = mfx_asprintf("%s%s", sdp, m + 2);
+        free(sdp);
+        sdp = both;
+    }
+    free(image);
+    return sdp;
+}
+
 static void place_invite(struct call *c)
 {
     struct mfx_trunk *t = c->trunk;
     t->next_call_at = (t->next_call_at > now_s() ? t->next_call_at : now_s()) + 1.0 / t->cps;
-    struct mfx_fax_params fp = {
-        .transmit = true,
-        .ident = c->csid ? c->csid : c->from,
-        .header_text = c->header_text,
-        .ecm = c->ecm,
-        .modems = c->modems,
-        .log_tag = c->fax_id,
-    };
-    char tiff[64];
-    snprintf(tiff, sizeof tiff, "/proc/self/fd/%d", c->pages_fd);
-    fp.tx_tiff = tiff;
+    struct mfx_fax_params fp;
+    fax_params(c, &fp);
     char *err = NULL;
     c->audio = mfx_audio_fax_new(S.base, S.clock, S.media_ip, MFX_AUDIO_FAX, &fp, NULL, &audio_cb, c, &err);
     if (c->audio) {
         int delay = (int)(mfx_setting_number("media", "jitter_delay") / 20);
         mfx_audio_fax_set_jitter(c->audio, delay, delay * 4 + 16);
+        if (c->t38_policy != MFX_T38_OFF) mfx_audio_fax_set_fax_tone(c->audio, on_fax_tone);
     }
     if (!c->audio) {
         mfx_error("sip", "fax %s: cannot open media: %s", c->fax_id, err ? err : "?");
@@ -207,12 +404,7 @@ static void place_invite(struct call *c)
         free(err);
         return;
     }
-    struct mfx_sdp_local l = {
-        .addr = S.media_ip, .sess_id = c->id, .sess_version = ++S.sdp_version, .kind = MFX_MEDIA_AUDIO,
-        .port = mfx_audio_fax_local_port(c->audio), .pts = offer_pts, .n_pts = 2, .ptime = 20,
-        .dir = MFX_SDP_SENDRECV,
-    };
-    char *sdp = mfx_sdp_build(&l);
+    char *sdp = first_offer(c);
     const char *number = (!t->dial_plus && c->to[0] == '+') ? c->to + 1 : c->to;
     const char *tp = t->transport == MFX_TRUNK_TCP ? ";transport=tcp" : t->transport == MFX_TRUNK_TLS ? ";transport=tls" : "";
     char ruri[160], from_uri[160], cid[32];
@@ -248,6 +440,15 @@ static void on_answered(struct call *c, const struct mfx_sip_event *ev)
     if (!ev->has_sdp) {
         complete_error(c, MFX_E_negotiation_failed, "no_sdp_answer", "The 200 OK carried no SDP answer.", true);
         return;
+    }
+    if (ev->sdp_status == MFX_SDP_OK && ev->media.image.kind == MFX_MEDIA_T38 && c->t38 &&
+        t38_switch(c, &ev->media.image)) {
+        c->cb.answered(c->ctx);      /* answered with T.38 directly */
+        return;
+    }
+    if (c->t38 && !c->on_t38) {      /* T.38 offered, audio chosen */
+        mfx_t38_fax_free(c->t38);
+        c->t38 = NULL;
     }
     if (ev->sdp_status != MFX_SDP_OK || ev->media.audio.kind != MFX_MEDIA_AUDIO) {
         const char *why = ev->sdp_status != MFX_SDP_OK ? mfx_sdp_status_name(ev->sdp_status) : "no_common_codec";
@@ -320,10 +521,10 @@ static void on_sip_event(void *ctx, const struct mfx_sip_event *ev)
         }
         break;
     case MFX_SIP_REINVITE:
-        /* Not supported yet on this transport (T.38 is the next step):
-         * refuse the new offer, keep the audio session. RFC 3261 §14.2. */
-        mfx_info("sip", "fax %s: re-INVITE refused with 488", c->fax_id);
-        mfx_sip_respond(S.ua, ev->call, 488, "Not Acceptable Here", NULL, NULL);
+        on_remote_reinvite(c, ev);
+        break;
+    case MFX_SIP_REINVITE_RESULT:
+        on_reinvite_result(c, ev);
         break;
     default:
         break;
@@ -352,9 +553,7 @@ static void *sip_send(const struct mfx_call_request *rq, const struct mfx_call_c
     snprintf(c->from, sizeof c->from, "%s", rq->from ? rq->from : "");
     c->csid = rq->csid ? mfx_strdup(rq->csid) : NULL;
     c->header_text = rq->header_text ? mfx_strdup(rq->header_text) : NULL;
-    /* The fallback ladder of DESIGN §10: ECM off, then V.17 off. */
-    c->ecm = rq->ecm && rq->fallback < 1;
-    c->modems = T30_SUPPORT_V27TER | T30_SUPPORT_V29 | (rq->fallback >= 2 ? 0 : T30_SUPPORT_V17);
+    snprintf(c->tiff, sizeof c->tiff, "/proc/self/fd/%d", c->pages_fd);
     c->next = S.calls;
     if (S.calls) S.calls->prev = c;
     S.calls = c;
@@ -365,6 +564,16 @@ static void *sip_send(const struct mfx_call_request *rq, const struct mfx_call_c
         return NULL;
     }
     c->trunk->active++;
+    /* The fallback ladder of DESIGN §10, one step per earlier T.30 failure:
+     * T.38 off (when the trunk uses it), then ECM off, then V.17 off. */
+    int step = rq->fallback;
+    c->t38_policy = c->trunk->t38;
+    if (c->t38_policy != MFX_T38_OFF && step > 0) {
+        c->t38_policy = MFX_T38_OFF;
+        step--;
+    }
+    c->ecm = rq->ecm && step < 1;
+    c->modems = T30_SUPPORT_V27TER | T30_SUPPORT_V29 | (step >= 2 ? 0 : T30_SUPPORT_V17);
     double wait = c->trunk->next_call_at - now_s();
     if (wait > 0) {
         c->state = CALL_WAIT_CPS;

@@ -19,7 +19,7 @@
 
 extern char **environ;
 
-enum ktype { K_URI, K_STR, K_INT, K_DBL, K_BOOL, K_TRANSPORT, K_CID };
+enum ktype { K_URI, K_STR, K_INT, K_DBL, K_BOOL, K_TRANSPORT, K_CID, K_T38 };
 
 static const struct key {
     const char *name;
@@ -41,6 +41,8 @@ static const struct key {
     { "max_channels", K_INT, O(max_channels), "30", 1, 10000 },
     { "cps", K_DBL, O(cps), "10", 0.1, 1000 },
     { "register_expires", K_INT, O(register_expires), "3600", 60, 86400 },
+    { "t38", K_T38, O(t38), "auto", 0, 0 },
+    { "t38_redundancy", K_INT, O(t38_redundancy), "3", 0, 4 },
 #undef O
 };
 
@@ -102,6 +104,12 @@ static const char *set_key(struct mfx_trunk *t, const struct key *k, const char 
         if (!strcmp(v, "e164")) *(enum mfx_caller_id_format *)f = MFX_CID_E164;
         else if (!strcmp(v, "digits")) *(enum mfx_caller_id_format *)f = MFX_CID_DIGITS;
         else return "is not e164 or digits";
+        return NULL;
+    case K_T38:
+        if (!strcmp(v, "off")) *(enum mfx_t38_policy *)f = MFX_T38_OFF;
+        else if (!strcmp(v, "auto")) *(enum mfx_t38_policy *)f = MFX_T38_AUTO;
+        else if (!strcmp(v, "always")) *(enum mfx_t38_policy *)f = MFX_T38_ALWAYS;
+        else return "is not off, auto or always";
         return NULL;
     }
     return "has an unknown type";

@@ -11,6 +11,10 @@
 
 enum mfx_trunk_transport { MFX_TRUNK_UDP, MFX_TRUNK_TCP, MFX_TRUNK_TLS };
 enum mfx_caller_id_format { MFX_CID_E164, MFX_CID_DIGITS };
+/* T.38 policy (DESIGN §10): off: audio only; auto: switch when the far end
+ * re-INVITEs to T.38 or when its fax tones are heard; always: also offer
+ * T.38 next to audio in the first INVITE. */
+enum mfx_t38_policy { MFX_T38_OFF, MFX_T38_AUTO, MFX_T38_ALWAYS };
 
 struct mfx_trunk {
     char *name;
@@ -26,6 +30,8 @@ struct mfx_trunk {
     int max_channels;
     double cps;                  /* new calls per second at most */
     int register_expires;
+    enum mfx_t38_policy t38;
+    int t38_redundancy;          /* UDPTL redundancy depth we send, 0..4 */
     /* run-time state, owned by carrier_sip */
     int active;
     double next_call_at;         /* monotonic seconds of the next allowed INVITE */

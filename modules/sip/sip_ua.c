@@ -32,7 +32,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-enum cmd_op { C_INVITE, C_HANGUP, C_RESPOND, C_RESPOND_REGISTER, C_REGISTER, C_SHUTDOWN };
+enum cmd_op { C_INVITE, C_REINVITE, C_HANGUP, C_RESPOND, C_RESPOND_REGISTER, C_REGISTER, C_SHUTDOWN };
 
 /* A command to the SIP thread; the strings are malloc'd and freed there. */
 struct sip_cmd {
@@ -54,9 +54,17 @@ struct sip_call {
     bool answered;                /* a 2xx was sent or received */
     bool ended;                   /* FAILED or ENDED was reported */
     bool auth_tried;
+    bool reinviting;              /* our re-INVITE awaits its final response */
     char *auth_user, *auth_pass;
     nua_saved_event_t saved[1];   /* an incoming REGISTER awaiting our answer */
     bool has_saved;
+};
+
+/* nua_respond() sends later, from the stack, and does not copy its phrase
+ * argument: phrases live on the agent (few, distinct) until it ends. */
+struct phrase {
+    struct phrase *next;
+    char text[];
 };
 
 struct ev_node {
@@ -74,6 +82,7 @@ struct mfx_sip_ua {
     int accept_pts[8];
     int n_accept;
     char *bind_url, *user_agent, *tls_bind_url, *tls_cert_dir;
+    struct phrase *phrases;       /* reason phrases handed to nua, kept until the end */
     bool tls_verify;
 
     /* start-up handshake */
@@ -227,7 +236,9 @@ static void report(struct mfx_sip_ua *ua, struct sip_call *c, enum mfx_sip_event
     ev.call = c->id;
     ev.status = status;
     copy_str(ev.phrase, sizeof ev.phrase, phrase);
-    if (t == MFX_SIP_ANSWERED || t == MFX_SIP_INCOMING || t == MFX_SIP_REINVITE) take_sdp(ua, sip, &ev);
+    if (t == MFX_SIP_ANSWERED || t == MFX_SIP_INCOMING || t == MFX_SIP_REINVITE ||
+        (t == MFX_SIP_REINVITE_RESULT && status < 300))
+        take_sdp(ua, sip, &ev);
     if (t == MFX_SIP_INCOMING) fill_request_info(&ev, sip, "INVITE");
     post_event(ua, &ev);
 }
@@ -255,6 +266,13 @@ static void finish(struct mfx_sip_ua *ua, struct sip_call *c, enum mfx_sip_event
 static void on_invite_response(struct mfx_sip_ua *ua, struct sip_call *c, int status, const char *phrase,
                                const sip_t *sip)
 {
+    if (c->reinviting) {
+        if (status >= 200) {
+            c->reinviting = false;
+            report(ua, c, MFX_SIP_REINVITE_RESULT, status, phrase, sip);
+        }
+        return;
+    }
     if (status < 200) {
         if (status >= 100) report(ua, c, MFX_SIP_PROGRESS, status, phrase, sip);
         return;
@@ -383,6 +401,18 @@ static void do_invite(struct mfx_sip_ua *ua, struct sip_cmd *m)
                SIPTAG_PAYLOAD_STR(m->s[S_SDP]), TAG_END());
 }
 
+static void do_reinvite(struct mfx_sip_ua *ua, struct sip_cmd *m)
+{
+    struct sip_call *c = call_find(ua, m->call);
+    if (!c || !c->answered || c->ended) return;
+    if (c->reinviting) {           /* one at a time (RFC 3261 §14.1) */
+        report(ua, c, MFX_SIP_REINVITE_RESULT, 491, "Request Pending", NULL);
+        return;
+    }
+    c->reinviting = true;
+    nua_invite(c->nh, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(m->s[S_SDP]), TAG_END());
+}
+
 static void do_hangup(struct mfx_sip_ua *ua, struct sip_cmd *m)
 {
     struct sip_call *c = call_find(ua, m->call);
@@ -397,12 +427,27 @@ static void do_hangup(struct mfx_sip_ua *ua, struct sip_cmd *m)
     }
 }
 
+/* A reason phrase that outlives the response: the status's standard
+ * phrase, or our own text kept on the agent. */
+static const char *phrase_for(struct mfx_sip_ua *ua, int status, const char *text)
+{
+    if (!text || !*text) return sip_status_phrase(status) ? sip_status_phrase(status) : "";
+    for (struct phrase *p = ua->phrases; p; p = p->next)
+        if (!strcmp(p->text, text)) return p->text;
+    size_t n = strnlen(text, 63);
+    struct phrase *p = mfx_calloc(1, sizeof *p + n + 1);
+    memcpy(p->text, text, n);
+    p->next = ua->phrases;
+    ua->phrases = p;
+    return p->text;
+}
+
 static void do_respond(struct mfx_sip_ua *ua, struct sip_cmd *m)
 {
     struct sip_call *c = call_find(ua, m->call);
     if (!c || !c->nh) return;
     if (m->status >= 200 && m->status < 300) c->answered = true;
-    nua_respond(c->nh, m->status, m->s[S_EXTRA] ? m->s[S_EXTRA] : sip_status_phrase(m->status),
+    nua_respond(c->nh, m->status, phrase_for(ua, m->status, m->s[S_EXTRA]),
                 TAG_IF(m->s[S_SDP], SIPTAG_CONTENT_TYPE_STR("application/sdp")),
                 TAG_IF(m->s[S_SDP], SIPTAG_PAYLOAD_STR(m->s[S_SDP])),
                 TAG_IF(m->s[S_USER], SIPTAG_WWW_AUTHENTICATE_STR(m->s[S_USER])), TAG_END());
@@ -414,7 +459,7 @@ static void do_respond_register(struct mfx_sip_ua *ua, struct sip_cmd *m)
 {
     struct sip_call *c = call_find(ua, m->call);
     if (!c || !c->has_saved) return;
-    nua_respond(c->nh, m->status, m->s[S_EXTRA] ? m->s[S_EXTRA] : sip_status_phrase(m->status),
+    nua_respond(c->nh, m->status, phrase_for(ua, m->status, m->s[S_EXTRA]),
                 NUTAG_WITH_SAVED(c->saved),
                 TAG_IF(m->s[S_USER], SIPTAG_WWW_AUTHENTICATE_STR(m->s[S_USER])), TAG_END());
     c->ended = true;
@@ -448,6 +493,7 @@ static void on_command(struct mfx_sip_ua *ua, su_msg_r msg, struct sip_cmd *m)
     (void)msg;
     switch (m->op) {
     case C_INVITE: do_invite(ua, m); break;
+    case C_REINVITE: do_reinvite(ua, m); break;
     case C_HANGUP: do_hangup(ua, m); break;
     case C_RESPOND: do_respond(ua, m); break;
     case C_RESPOND_REGISTER: do_respond_register(ua, m); break;
@@ -493,6 +539,13 @@ void mfx_sip_invite(struct mfx_sip_ua *ua, uint64_t call, const struct mfx_sip_i
     m.s[S_SDP] = mfx_strdup(inv->sdp);
     m.s[S_USER] = dup_or_null(inv->auth_user);
     m.s[S_PASS] = dup_or_null(inv->auth_password);
+    send_command(ua, &m);
+}
+
+void mfx_sip_reinvite(struct mfx_sip_ua *ua, uint64_t call, const char *sdp)
+{
+    struct sip_cmd m = { .op = C_REINVITE, .call = call };
+    m.s[S_SDP] = mfx_strdup(sdp);
     send_command(ua, &m);
 }
 
@@ -614,6 +667,10 @@ static void ua_free(struct mfx_sip_ua *ua)
     free(ua->user_agent);
     free(ua->tls_bind_url);
     free(ua->tls_cert_dir);
+    for (struct phrase *p = ua->phrases, *next; p; p = next) {
+        next = p->next;
+        free(p);
+    }
     free(ua);
 }
 

@@ -32,6 +32,7 @@ enum mfx_sip_event_type {
     MFX_SIP_CANCELLED,       /* UAS: the caller sent CANCEL before we answered */
     MFX_SIP_ACKED,           /* UAS: the ACK of our 2xx arrived */
     MFX_SIP_REINVITE,        /* a re-INVITE in a confirmed dialog (media holds its offer) */
+    MFX_SIP_REINVITE_RESULT, /* the final response to OUR re-INVITE (status; media on 2xx) */
     MFX_SIP_REGISTERED,      /* REGISTER succeeded (status 200) or failed (status >= 300) */
     MFX_SIP_REGISTER_IN,     /* UAS: a REGISTER came in (user, authorization) */
 };
@@ -96,6 +97,10 @@ void mfx_sip_invite(struct mfx_sip_ua *ua, uint64_t call, const struct mfx_sip_i
 /* Ends a call whatever its state: CANCEL before an answer, BYE after, a
  * 487-style end for an incoming call not yet answered. */
 void mfx_sip_hangup(struct mfx_sip_ua *ua, uint64_t call);
+
+/* Sends a re-INVITE with a new offer in the confirmed dialog of call
+ * (RFC 3261 §14.1); REINVITE_RESULT follows. */
+void mfx_sip_reinvite(struct mfx_sip_ua *ua, uint64_t call, const char *sdp);
 
 /* UAS: answers an incoming INVITE (or re-INVITE) with status; sdp (answer)
  * and www_authenticate (a challenge value for 401) may be NULL. */

@@ -12,7 +12,7 @@
 // - Each behaviour of the peer maps to its documented status, error_code,
 //   retries and events: busy, decline, no answer (ring timeout + CANCEL),
 //   slow answer, silence and speech (not a fax machine), a hang-up after
-//   page 1 (billed for the page that went through).
+//   page 1 (pages_sent says how far it got).
 // - A trunk with digest credentials registers and calls a peer that
 //   challenges both (401).
 // - 1 % loss and 20 ms jitter on the peer's RTP: an ECM fax still delivers.

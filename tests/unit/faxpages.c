@@ -118,3 +118,11 @@ int mfx_faxpages_compare(const char *path, int pages)
     TIFFClose(t);
     return matched;
 }
+
+double mfx_test_media_speed(void)
+{
+    const char *s = getenv("MFX_TEST_MEDIA_SPEED");
+    if (s && atof(s) > 0) return atof(s);
+    const char *san = getenv("MFX_SANITIZERS");
+    return san && *san ? 6 : 12;
+}

@@ -22,4 +22,10 @@ int mfx_faxpages_write(const char *path, int pages, bool g4);
  * mismatch (a line starting with "#" says where) or an unreadable file. */
 int mfx_faxpages_compare(const char *path, int pages);
 
+/* The media clock speed of the fax tests: MFX_TEST_MEDIA_SPEED, else 12x
+ * (6x under the sanitizers, which make every tick several times dearer):
+ * fast enough for a quick suite, slow enough that a busy 2-core machine
+ * still delivers packets within the jitter buffer's wall-clock delay. */
+double mfx_test_media_speed(void);
+
 #endif

@@ -179,15 +179,9 @@ static int check_delivered(const struct outcome *o, int pages)
     return 0;
 }
 
-static double speed(void)
-{
-    const char *s = getenv("MFX_TEST_MEDIA_SPEED");
-    return s && atof(s) > 0 ? atof(s) : 20;
-}
-
 static int pcmu_ecm(void)
 {
-    struct scenario sc = { .pt = MFX_RTP_PT_PCMU, .ecm = true, .g4 = true, .pages = 3, .speed = speed(),
+    struct scenario sc = { .pt = MFX_RTP_PT_PCMU, .ecm = true, .g4 = true, .pages = 3, .speed = mfx_test_media_speed(),
                            .rx_mode = MFX_AUDIO_FAX };
     struct outcome o;
     TAP_CHECK(run_fax(&sc, &o) == 0);
@@ -199,7 +193,7 @@ static int pcmu_ecm(void)
 
 static int pcma_ecm_t4(void)
 {
-    struct scenario sc = { .pt = MFX_RTP_PT_PCMA, .ecm = true, .g4 = false, .pages = 2, .speed = speed(),
+    struct scenario sc = { .pt = MFX_RTP_PT_PCMA, .ecm = true, .g4 = false, .pages = 2, .speed = mfx_test_media_speed(),
                            .rx_mode = MFX_AUDIO_FAX };
     struct outcome o;
     TAP_CHECK(run_fax(&sc, &o) == 0);
@@ -209,7 +203,7 @@ static int pcma_ecm_t4(void)
 
 static int loss_and_jitter_ecm(void)
 {
-    struct scenario sc = { .pt = MFX_RTP_PT_PCMU, .ecm = true, .g4 = true, .pages = 3, .speed = speed(),
+    struct scenario sc = { .pt = MFX_RTP_PT_PCMU, .ecm = true, .g4 = true, .pages = 3, .speed = mfx_test_media_speed(),
                            .rx_mode = MFX_AUDIO_FAX, .use_tx_imp = true,
                            .tx_imp = { .loss_pct = 1.0, .jitter_ms = 20, .seed = 4242 },
                            .jitter_delay = 10 };
@@ -226,7 +220,7 @@ static int loss_and_jitter_ecm(void)
  * once, from the loop; the fax goes on undisturbed. */
 static int fax_tone_from_receiver(void)
 {
-    struct scenario sc = { .pt = MFX_RTP_PT_PCMU, .ecm = true, .g4 = true, .pages = 1, .speed = speed(),
+    struct scenario sc = { .pt = MFX_RTP_PT_PCMU, .ecm = true, .g4 = true, .pages = 1, .speed = mfx_test_media_speed(),
                            .rx_mode = MFX_AUDIO_FAX, .listen_tone = true };
     struct outcome o;
     TAP_CHECK(run_fax(&sc, &o) == 0);
@@ -244,7 +238,7 @@ static int noise_non_ecm(void)
 {
     /* Line noise at -50 dBm0 both ways, without ECM, V.29 only (DESIGN 10: spandsp's V.17 gives up on noise
      * V.29 survives): delivered. */
-    struct scenario sc = { .pt = MFX_RTP_PT_PCMA, .ecm = false, .g4 = false, .pages = 1, .speed = speed(),
+    struct scenario sc = { .pt = MFX_RTP_PT_PCMA, .ecm = false, .g4 = false, .pages = 1, .speed = mfx_test_media_speed(),
                            .rx_mode = MFX_AUDIO_FAX, .use_tx_imp = true, .tx_imp = { .noise_dbm0 = -50, .seed = 7 },
                            .use_rx_imp = true, .rx_imp = { .noise_dbm0 = -50, .seed = 8 },
                            .modems = T30_SUPPORT_V29 | T30_SUPPORT_V27TER };
@@ -258,7 +252,7 @@ static int noise_non_ecm(void)
 
 static int peer_not_a_fax(enum mfx_audio_mode mode)
 {
-    struct scenario sc = { .pt = MFX_RTP_PT_PCMU, .ecm = true, .g4 = true, .pages = 1, .speed = speed() * 2.5,
+    struct scenario sc = { .pt = MFX_RTP_PT_PCMU, .ecm = true, .g4 = true, .pages = 1, .speed = mfx_test_media_speed() * 2.5,
                            .rx_mode = mode, .listen_tone = true };
     struct outcome o;
     TAP_CHECK(run_fax(&sc, &o) == 0);
@@ -313,7 +307,7 @@ static int free_from_page_callback(void)
     snprintf(rxpath, sizeof rxpath, "%s/rx.tif", tmpdir);
     TAP_CHECK(mfx_faxpages_write(txpath, 2, true) == 0);
     struct free_ctx fc = { .base = event_base_new() };
-    struct mfx_media_clock *clk = mfx_media_clock_new(fc.base, speed());
+    struct mfx_media_clock *clk = mfx_media_clock_new(fc.base, mfx_test_media_speed());
     struct mfx_fax_params ptx = { .transmit = true, .tx_tiff = txpath, .ecm = true, .log_tag = "fax_tx" };
     struct mfx_fax_params prx = { .transmit = false, .rx_tiff = rxpath, .ecm = true, .log_tag = "fax_rx" };
     struct mfx_audio_fax_callbacks txcb = { .page = free_on_page, .done = count_done };

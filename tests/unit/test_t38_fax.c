@@ -34,12 +34,6 @@
 
 static char tmpdir[64];
 
-static double speed(void)
-{
-    const char *s = getenv("MFX_TEST_MEDIA_SPEED");
-    return s && atof(s) > 0 ? atof(s) : 20;
-}
-
 static double cpu_seconds(void)
 {
     struct timespec ts;
@@ -201,7 +195,7 @@ static const struct mfx_t38_session redundancy3 = {
 
 static int ecm_redundancy(void)
 {
-    struct scenario sc = { .ecm = true, .g4 = true, .pages = 3, .speed = speed(),
+    struct scenario sc = { .ecm = true, .g4 = true, .pages = 3, .speed = mfx_test_media_speed(),
                            .tx_sess = redundancy3, .rx_sess = redundancy3 };
     struct outcome o;
     TAP_CHECK(run_fax(&sc, &o) == 0);
@@ -216,7 +210,7 @@ static int ecm_redundancy(void)
 
 static int non_ecm_t4(void)
 {
-    struct scenario sc = { .ecm = false, .g4 = false, .pages = 2, .speed = speed(),
+    struct scenario sc = { .ecm = false, .g4 = false, .pages = 2, .speed = mfx_test_media_speed(),
                            .tx_sess = redundancy3, .rx_sess = redundancy3 };
     struct outcome o;
     TAP_CHECK(run_fax(&sc, &o) == 0);
@@ -227,7 +221,7 @@ static int non_ecm_t4(void)
 
 static int loss_10pct(void)
 {
-    struct scenario sc = { .ecm = true, .g4 = true, .pages = 3, .speed = speed(),
+    struct scenario sc = { .ecm = true, .g4 = true, .pages = 3, .speed = mfx_test_media_speed(),
                            .tx_sess = redundancy3, .rx_sess = redundancy3,
                            .tx_imp = { .loss_pct = 10, .seed = 101 }, .rx_imp = { .loss_pct = 10, .seed = 202 } };
     struct outcome o;
@@ -242,7 +236,7 @@ static int loss_fec(void)
 {
     struct mfx_t38_session fec = redundancy3;
     fec.ec = MFX_UDPTL_EC_FEC;
-    struct scenario sc = { .ecm = true, .g4 = true, .pages = 2, .speed = speed(), .tx_sess = fec, .rx_sess = fec,
+    struct scenario sc = { .ecm = true, .g4 = true, .pages = 2, .speed = mfx_test_media_speed(), .tx_sess = fec, .rx_sess = fec,
                            .tx_imp = { .loss_pct = 5, .seed = 303 }, .rx_imp = { .loss_pct = 5, .seed = 404 } };
     struct outcome o;
     TAP_CHECK(run_fax(&sc, &o) == 0);
@@ -261,7 +255,7 @@ static int loss_30pct(enum mfx_udptl_ec ec, struct outcome *o)
 {
     struct mfx_t38_session s = redundancy3;
     s.ec = ec;
-    struct scenario sc = { .ecm = true, .g4 = true, .pages = 3, .speed = speed() * 2.5, .tx_sess = s, .rx_sess = s,
+    struct scenario sc = { .ecm = true, .g4 = true, .pages = 3, .speed = mfx_test_media_speed() * 2.5, .tx_sess = s, .rx_sess = s,
                            .tx_imp = { .loss_pct = 30, .seed = 505 }, .rx_imp = { .loss_pct = 30, .seed = 606 } };
     TAP_CHECK(run_fax(&sc, o) == 0);
     printf("# 30%% loss: the sender ends with %d (%s), the receiver with %d (%s)\n", o->run.tx.r.completion,
@@ -292,7 +286,7 @@ static int loss_30pct_no_ec(void)
 
 static int dup_and_reorder(void)
 {
-    struct scenario sc = { .ecm = true, .g4 = true, .pages = 3, .speed = speed(),
+    struct scenario sc = { .ecm = true, .g4 = true, .pages = 3, .speed = mfx_test_media_speed(),
                            .tx_sess = redundancy3, .rx_sess = redundancy3,
                            .tx_imp = { .dup_pct = 10, .reorder_pct = 10, .seed = 707 },
                            .rx_imp = { .dup_pct = 10, .reorder_pct = 10, .seed = 808 } };
@@ -316,7 +310,7 @@ static int local_tcf_small_datagrams(bool ecm)
     s.transferred_tcf = false;
     s.version = 3;
     s.max_datagram = 200;
-    struct scenario sc = { .ecm = ecm, .g4 = ecm, .pages = 2, .speed = speed(), .tx_sess = s, .rx_sess = s,
+    struct scenario sc = { .ecm = ecm, .g4 = ecm, .pages = 2, .speed = mfx_test_media_speed(), .tx_sess = s, .rx_sess = s,
                            .tx_imp = { .loss_pct = 3, .seed = 909 } };
     struct outcome o;
     TAP_CHECK(run_fax(&sc, &o) == 0);
@@ -339,7 +333,7 @@ static int max_bit_rate_9600(void)
 {
     struct mfx_t38_session s = redundancy3;
     s.max_bit_rate = 9600;
-    struct scenario sc = { .ecm = true, .g4 = true, .pages = 1, .speed = speed(), .tx_sess = s, .rx_sess = s };
+    struct scenario sc = { .ecm = true, .g4 = true, .pages = 1, .speed = mfx_test_media_speed(), .tx_sess = s, .rx_sess = s };
     struct outcome o;
     TAP_CHECK(run_fax(&sc, &o) == 0);
     TAP_CHECK(check_delivered(&o, 1) == 0);
@@ -379,7 +373,7 @@ static int free_from_page_callback(void)
     snprintf(rxpath, sizeof rxpath, "%s/rx.tif", tmpdir);
     TAP_CHECK(mfx_faxpages_write(txpath, 2, true) == 0);
     struct free_ctx fc = { .base = event_base_new() };
-    struct mfx_media_clock *clk = mfx_media_clock_new(fc.base, speed());
+    struct mfx_media_clock *clk = mfx_media_clock_new(fc.base, mfx_test_media_speed());
     struct mfx_fax_params ptx = { .transmit = true, .tx_tiff = txpath, .ecm = true, .log_tag = "t38_tx" };
     struct mfx_fax_params prx = { .transmit = false, .rx_tiff = rxpath, .ecm = true, .log_tag = "t38_rx" };
     struct mfx_t38_fax_callbacks txcb = { .page = free_on_page, .done = count_done };

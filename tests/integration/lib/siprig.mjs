@@ -40,6 +40,8 @@ export async function rig({ peerArgs = [], env = {}, proxy, dataDir } = {}) {
         MINTFAX_MEDIA_SPEED: String(SPEED),
         MINTFAX_MEDIA_JITTER_DELAY: String(JITTER_DELAY),
         MINTFAX_SIP_RING_TIMEOUT: '3',
+        // G.711 unless a test asks for T.38 (the trunk default is auto).
+        MINTFAX_TRUNK_PEER_T38: 'off',
         MINTFAX_RETRY_BACKOFF_BASE: '1',
         MINTFAX_RATELIMIT_POLL_INTERVAL: '0',
         ...(typeof env === 'function' ? await env(peer) : env),
