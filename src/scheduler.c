@@ -137,8 +137,11 @@ static void place_call(void *arg, bool committed)
     sqlite3_bind_text(st, 1, j->fax_id, -1, SQLITE_STATIC);
     int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 1;
     mfx_stmt_done(st);
-    st = mfx_stmt("SELECT COUNT(*) FROM attempts WHERE fax_id = ? AND error_code IN "
-                  "('line_quality', 'negotiation_failed', 'timeout')");
+    /* Steps down the fallback ladder: attempts that failed in T.30, and any
+     * T.38 attempt that failed after the call was answered. */
+    st = mfx_stmt("SELECT COUNT(*) FROM attempts WHERE fax_id = ? AND (error_code IN "
+                  "('line_quality', 'negotiation_failed', 'timeout') OR (transport = 't38' AND error_code IN "
+                  "('transmission_interrupted', 'not_a_fax_machine')))");
     sqlite3_bind_text(st, 1, j->fax_id, -1, SQLITE_STATIC);
     int fallback = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
     mfx_stmt_done(st);

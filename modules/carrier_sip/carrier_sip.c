@@ -67,6 +67,7 @@ struct call {
     bool t38_offered;             /* our re-INVITE to T.38 awaits its answer */
     bool t38_tried;               /* we sent one already (after a 491: once more) */
     struct event *glare;          /* RFC 3261 §14.1 wait after a 491 */
+    bool tone_heard;              /* CED or V.21 from the far end */
 };
 
 static struct {
@@ -154,7 +155,10 @@ static void on_fax_done(void *ctx, const struct mfx_fax_result *r)
     struct mfx_outcome o = { .ecm = r->ecm, .bit_rate = r->bit_rate, .pages_sent = r->pages, .sip_status = 200 };
     snprintf(o.remote_csid, sizeof o.remote_csid, "%s", r->remote_ident);
     mfx_outcome_from_t30(&o, r->completion, r->completion_text);
-    if (o.error == MFX_E_not_a_fax_machine && r->remote_fax_seen) o.error = MFX_E_timeout;
+    /* A far end that sent fax tones, or took T.38, is a fax machine: the
+     * exchange timed out (retryable, and the ladder steps down). */
+    if (o.error == MFX_E_not_a_fax_machine && (r->remote_fax_seen || c->tone_heard || c->on_t38))
+        o.error = MFX_E_timeout;
     complete(c, &o, true);
 }
 
@@ -253,6 +257,7 @@ static void on_fax_tone(void *ctx, int tone)
 {
     struct call *c = ctx;
     mfx_debug("sip", "fax %s: fax tone %d heard", c->fax_id, tone);
+    c->tone_heard = true;
     if (c->t38_policy != MFX_T38_OFF && !c->t38_tried) t38_offer(c);
 }
 
@@ -467,6 +472,8 @@ static void on_answered(struct call *c, const struct mfx_sip_event *ev)
     mfx_info("sip", "fax %s call %llu answered: %s %s:%d", c->fax_id, (unsigned long long)c->id,
              m->pt == MFX_PT_PCMA ? "PCMA" : "PCMU", m->addr, m->port);
     c->cb.answered(c->ctx);
+    /* t38 = always and the answer took audio: ask for T.38 at once. */
+    if (c->t38_policy == MFX_T38_ALWAYS) t38_offer(c);
 }
 
 static void on_sip_event(void *ctx, const struct mfx_sip_event *ev)
