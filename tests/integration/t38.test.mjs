@@ -107,3 +107,19 @@ test('sipp: our re-INVITE to T.38 answered 488 keeps the call on G.711', async (
     assert.match(reinvite.body, /a=T38FaxVersion:0/);
     assert.match(reinvite.body, /a=T38FaxMaxDatagram:\d+/);
 });
+
+test('sipp: a carrier that offers T.38 again after the switch gets our T.38 stream', async () => {
+    const sipp = await startSipp({ scenario: 'uas-t38-after-switch' });
+    const r = await rig({ proxy: `sip:127.0.0.1:${sipp.port}`, env: { MINTFAX_TRUNK_PEER_T38: 'always' } });
+    const fax = await send(r, '+15551238004', { pages: 1 });
+    const { code, errors, messages } = await sipp.wait();
+    assert.equal(code, 0, errors);
+    const done = await terminal(r, fax.id);
+    assert.equal(done.attempts[0].transport, 't38', JSON.stringify(done.attempts));
+    const msgs = sipMessages(messages);
+    const ours = msgs.filter((m) => m.dir === 'received' && m.method === 'INVITE')[1];
+    const answer = msgs.find((m) => m.dir === 'received' && m.status === 200 && /m=image/.test(m.body));
+    assert.ok(answer, 'mintfax answered the second T.38 offer with m=image');
+    const port = (b) => /m=image (\d+)/.exec(b)[1];
+    assert.equal(port(answer.body), port(ours.body), 'the same UDPTL stream as before the carrier re-INVITE');
+});
