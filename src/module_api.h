@@ -37,6 +37,7 @@ struct mfx_call_request {
      *  fax failed in T.30 (training, pages, negotiation). The carrier takes
      *  that many steps down: T.38 off (if it uses T.38), ECM off, V.17 off. */
     int fallback;
+    bool t38_off;                   /**< the fax asked for no T.38 (its t38 = off) */
 };
 
 /** \brief How a carrier reports back. ctx is the core's. */

@@ -48,6 +48,7 @@ struct job {
     char *document_id, *document_url, *pages_file;
     int pages;
     bool ecm;
+    bool t38_off;                 /* the fax says t38 = off */
 };
 
 static struct event *wake_ev;
@@ -149,7 +150,7 @@ static void place_call(void *arg, bool committed)
         .fax_id = j->fax_id, .to = j->to, .from = j->from, .csid = j->csid,
         .header_text = j->header_text, .resolution = j->resolution,
         .pages_fd = fd, .pages = j->pages, .attempt_number = n, .ecm = j->ecm,
-        .fallback = fallback,
+        .fallback = fallback, .t38_off = j->t38_off,
     };
     j->stage = J_CALLING;
     j->handle = j->carrier->send(&rq, &callbacks, j);
@@ -381,7 +382,7 @@ static void run_due(evutil_socket_t fd, short what, void *arg)
     int room_sandbox = free_channels(false), room_live = free_channels(true);
     sqlite3_stmt *st = mfx_stmt(
         "SELECT f.id, f.environment_id, e.type, f.to_number, n.number, f.csid, f.header_text, f.resolution,"
-        " f.page_size, f.optimize_for, f.cover_page, f.document_id, f.document_url, f.pages_file, f.pages, f.ecm"
+        " f.page_size, f.optimize_for, f.cover_page, f.document_id, f.document_url, f.pages_file, f.pages, f.ecm, f.t38"
         " FROM faxes f JOIN environments e ON e.id = f.environment_id"
         " LEFT JOIN numbers n ON n.id = f.from_number"
         " WHERE f.status = 'queued' AND f.next_attempt_at <= ? ORDER BY f.next_attempt_at LIMIT 512");
@@ -410,6 +411,7 @@ static void run_due(evutil_socket_t fd, short what, void *arg)
         j->pages_file = col_dup(st, 13);
         j->pages = sqlite3_column_int(st, 14);
         j->ecm = sqlite3_column_int(st, 15) != 0;
+        j->t38_off = !strcmp(mfx_col_text(st, 16), "off");
         j->carrier = mfx_module_carrier_for(live);
         claimed[n++] = j;
     }

@@ -574,7 +574,7 @@ static void *sip_send(const struct mfx_call_request *rq, const struct mfx_call_c
     /* The fallback ladder of DESIGN §10, one step per earlier T.30 failure:
      * T.38 off (when the trunk uses it), then ECM off, then V.17 off. */
     int step = rq->fallback;
-    c->t38_policy = c->trunk->t38;
+    c->t38_policy = rq->t38_off ? MFX_T38_OFF : c->trunk->t38;
     if (c->t38_policy != MFX_T38_OFF && step > 0) {
         c->t38_policy = MFX_T38_OFF;
         step--;

@@ -123,3 +123,14 @@ test('sipp: a carrier that offers T.38 again after the switch gets our T.38 stre
     const port = (b) => /m=image (\d+)/.exec(b)[1];
     assert.equal(port(answer.body), port(ours.body), 'the same UDPTL stream as before the carrier re-INVITE');
 });
+
+test('a fax with t38 = off stays on G.711 on a T.38 trunk', async () => {
+    const r = await rig({ peerArgs: ['--t38', 'reinvite'], env: { MINTFAX_TRUNK_PEER_T38: 'auto' } });
+    const fax = await send(r, '+15551238005', { pages: 1, extra: { t38: 'off' } });
+    const done = await terminal(r, fax.id);
+    assert.equal(done.status, 'delivered', JSON.stringify(done.attempts));
+    assert.equal(done.t38, 'off');
+    assert.equal(done.attempts[0].transport, 'g711');
+    // The far end asked for T.38 and was refused.
+    assert.ok(r.peer.events.some((e) => e.event === 'reinvite_result' && e.status === 488));
+});
