@@ -66,7 +66,7 @@ static const struct {
     { T30_ERR_TX_BADDCS, "t30_bad_dcs_response", MFX_E_line_quality },
     { T30_ERR_TX_BADPG, "t30_page_rejected", MFX_E_line_quality },
     { T30_ERR_TX_ECMPHD, "t30_bad_ecm_response", MFX_E_line_quality },
-    { T30_ERR_TX_GOTDCN, "t30_disconnected", MFX_E_transmission_interrupted },
+    { T30_ERR_TX_GOTDCN, "t30_disconnected", MFX_E_negotiation_failed },   /* DCN before any DIS */
     { T30_ERR_TX_INVALRSP, "t30_invalid_response", MFX_E_line_quality },
     { T30_ERR_TX_NODIS, "t30_no_dis", MFX_E_negotiation_failed },
     { T30_ERR_TX_PHBDEAD, "t30_no_training_response", MFX_E_timeout },
