@@ -66,11 +66,12 @@ struct pcall {
     bool reported;
     bool on_t38;
     struct event *t38_timer;      /* --t38 reinvite: when to send ours */
+    bool glared;                  /* --t38 glare: the first T.38 re-INVITE got 491 */
 };
 
 /* How the peer treats T.38 (--t38). */
-enum t38_mode { T38_ACCEPT, T38_REFUSE, T38_REINVITE, T38_ANSWER };
-static const char *const t38_modes[] = { "accept", "refuse", "reinvite", "answer" };
+enum t38_mode { T38_ACCEPT, T38_REFUSE, T38_REINVITE, T38_ANSWER, T38_GLARE };
+static const char *const t38_modes[] = { "accept", "refuse", "reinvite", "answer", "glare" };
 
 static struct {
     struct event_base *base;
@@ -442,6 +443,13 @@ static void on_sip(void *ctx, const struct mfx_sip_event *ev)
     case MFX_SIP_REINVITE: {
         bool t38 = ev->has_sdp && ev->sdp_status == MFX_SDP_OK && ev->media.image.kind == MFX_MEDIA_T38;
         say("{\"event\":\"reinvite\",\"seq\":%u,\"t38\":%s}", c->seq, t38 ? "true" : "false");
+        if (t38 && P.t38 == T38_GLARE && !c->glared) {
+            /* As if our own re-INVITE had crossed it (RFC 3261 §14.2). */
+            c->glared = true;
+            say("{\"event\":\"glare\",\"seq\":%u}", c->seq);
+            mfx_sip_respond(P.ua, c->id, 491, "Request Pending", NULL, NULL);
+            break;
+        }
         if (!t38 || P.t38 == T38_REFUSE || (!c->on_t38 && !t38_start(c, &ev->media.image))) {
             mfx_sip_respond(P.ua, c->id, 488, "Not Acceptable Here", NULL, NULL);
             break;
@@ -487,7 +495,8 @@ static void usage(FILE *f)
             "  --jitter-delay MS   fixed jitter-buffer delay of received RTP (default 60)\n"
             "  --t38 MODE          accept (default: take a T.38 re-INVITE), refuse (488 to it),\n"
             "                      reinvite (move the call to T.38 ourselves after answering),\n"
-            "                      answer (answer an INVITE that offers T.38 with T.38)\n"
+            "                      answer (answer an INVITE that offers T.38 with T.38),\n"
+            "                      glare (491 to the first T.38 re-INVITE, as if ours had crossed it)\n"
             "  --udptl-loss PCT, --udptl-dup PCT, --udptl-reorder PCT   impair the UDPTL we send\n"
             "  --slow-seconds S    ring time of the slow behaviour (default 5)\n"
             "  --csid ID           our fax ident (default mintfax-peer)\n"
@@ -545,7 +554,7 @@ int main(int argc, char **argv)
             for (int i = 0; i < (int)MFX_ARRAY_LEN(t38_modes); i++)
                 if (!strcmp(t38_modes[i], optarg)) found = i;
             if (found < 0) {
-                fprintf(stderr, "mintfax-peer: --t38 is accept, refuse, reinvite or answer\n");
+                fprintf(stderr, "mintfax-peer: --t38 is accept, refuse, reinvite, answer or glare\n");
                 return 2;
             }
             P.t38 = (enum t38_mode)found;

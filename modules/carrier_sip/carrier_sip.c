@@ -265,7 +265,10 @@ static void on_glare(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    t38_offer(arg);
+    struct call *c = arg;
+    /* Pages already went over audio: a new T.30 session would send them
+     * again; the fax finishes on G.711. */
+    if (c->pages_confirmed == 0) t38_offer(c);
 }
 
 /* The answer to our re-INVITE: T.38 accepted, refused (488/415: stay on

@@ -20,8 +20,8 @@ import { assertSamePages, rig, send, stopAll, terminal } from './lib/siprig.mjs'
 
 after(stopAll);
 
-async function t38Case({ trunk = 'auto', peerArgs = [], pages = 3, retries = 0, to = '+15551238001' }) {
-    const r = await rig({ peerArgs, env: { MINTFAX_TRUNK_PEER_T38: trunk } });
+async function t38Case({ trunk = 'auto', peerArgs = [], pages = 3, retries = 0, to = '+15551238001', speed }) {
+    const r = await rig({ peerArgs, env: { MINTFAX_TRUNK_PEER_T38: trunk }, speed });
     const fax = await send(r, to, { pages, retries });
     const done = await terminal(r, fax.id);
     return { r, fax, done };
@@ -134,4 +134,16 @@ test('a fax with t38 = off stays on G.711 on a T.38 trunk', async () => {
     assert.equal(done.attempts[0].transport, 'g711');
     // The far end asked for T.38 and was refused.
     assert.ok(r.peer.events.some((e) => e.event === 'reinvite_result' && e.status === 488));
+});
+
+test('glare: our re-INVITE answered 491 is sent again after 2.1 to 4 s (RFC 3261 §14.1)', async () => {
+    // Real time: the retry waits 2.1 to 4 s of wall time, before the first page.
+    const { r, fax, done } = await t38Case({ peerArgs: ['--t38', 'glare'], pages: 1, speed: 1 });
+    await deliveredOverT38(r, fax, done, 1);
+    const glare = r.peer.events.findIndex((e) => e.event === 'glare');
+    assert.ok(glare >= 0);
+    const reinvites = r.peer.events.filter((e) => e.event === 'reinvite' && e.t38);
+    assert.equal(reinvites.length, 2, JSON.stringify(r.peer.events));
+    const log = r.d.logTail(400);
+    assert.match(log, /re-INVITE glare \(491\), again in (2\.\d|3\.\d|4\.0) s/);
 });

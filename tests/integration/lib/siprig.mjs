@@ -28,16 +28,17 @@ export async function stopAll() {
 }
 
 /** A peer and a daemon whose one trunk points at it; the live env topped up.
- *  proxy: use this SIP URI instead of starting a mintfax-peer. */
-export async function rig({ peerArgs = [], env = {}, proxy, dataDir } = {}) {
-    const peer = proxy ? { proxy } : await startPeer({ args: peerArgs, speed: SPEED, jitterDelay: JITTER_DELAY });
+ *  proxy: use this SIP URI instead of starting a mintfax-peer; speed: the
+ *  media clock of both ends (SIP timers stay real time). */
+export async function rig({ peerArgs = [], env = {}, proxy, dataDir, speed = SPEED } = {}) {
+    const peer = proxy ? { proxy } : await startPeer({ args: peerArgs, speed, jitterDelay: JITTER_DELAY });
     if (!proxy) stack.push(peer);
     const sipPort = await freePort();
     const daemonEnv = {
         MINTFAX_CARRIER_LIVE: 'sip',
         MINTFAX_SIP_LISTEN: `127.0.0.1:${sipPort}`,
         MINTFAX_TRUNK_PEER_PROXY: peer.proxy,
-        MINTFAX_MEDIA_SPEED: String(SPEED),
+        MINTFAX_MEDIA_SPEED: String(speed),
         MINTFAX_MEDIA_JITTER_DELAY: String(JITTER_DELAY),
         MINTFAX_SIP_RING_TIMEOUT: '3',
         // G.711 unless a test asks for T.38 (the trunk default is auto).
