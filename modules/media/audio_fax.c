@@ -16,6 +16,7 @@
 #include "mfx.h"
 #include "log.h"
 #include "audio_fax.h"
+#include "udp.h"
 #include "rtp.h"
 
 #include <errno.h>
@@ -36,7 +37,6 @@
 #define RX_BUF 2048                       /* larger than any G.711 packet we accept */
 #define RX_PER_TICK 64                    /* datagrams drained per tick at most */
 #define MAX_DELAYED 256                   /* jitter impairment: packets in flight at most */
-#define EVEN_PORT_TRIES 16
 
 struct delayed {
     struct event *ev;
@@ -101,97 +101,6 @@ struct mfx_audio_fax {
 static void destroy(struct mfx_audio_fax *a);
 
 /* ---- small helpers ----------------------------------------------------- */
-
-/* xorshift64*: cheap, seeded, good enough for impairment decisions. */
-static uint64_t rnd(struct mfx_audio_fax *a)
-{
-    a->rng ^= a->rng >> 12;
-    a->rng ^= a->rng << 25;
-    a->rng ^= a->rng >> 27;
-    return a->rng * 0x2545F4914F6CDD1DULL;
-}
-
-static double rnd_unit(struct mfx_audio_fax *a)
-{
-    return (double)(rnd(a) >> 11) / 9007199254740992.0;   /* [0, 1) */
-}
-
-static void random_bytes(void *buf, size_t n)
-{
-    if (getrandom(buf, n, 0) == (ssize_t)n) return;
-    /* No entropy source: still different per leg and per run. */
-    uint64_t x = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)buf ^ ((uint64_t)getpid() << 32);
-    for (size_t i = 0; i < n; i++) {
-        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-        ((uint8_t *)buf)[i] = (uint8_t)(x >> 56);
-    }
-}
-
-/* Parses a numeric address; returns 0 and fills ss/len, or -1. */
-static int parse_addr(const char *ip, int port, struct sockaddr_storage *ss, socklen_t *len)
-{
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM,
-                              .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
-    char portstr[8];
-    snprintf(portstr, sizeof portstr, "%d", port);
-    struct addrinfo *res = NULL;
-    if (!ip || getaddrinfo(ip, portstr, &hints, &res) != 0 || !res) return -1;
-    if (res->ai_addrlen > sizeof *ss) {
-        freeaddrinfo(res);
-        return -1;
-    }
-    memcpy(ss, res->ai_addr, res->ai_addrlen);
-    *len = res->ai_addrlen;
-    freeaddrinfo(res);
-    return 0;
-}
-
-static bool same_addr(const struct sockaddr_storage *x, const struct sockaddr_storage *y)
-{
-    if (x->ss_family != y->ss_family) return false;
-    if (x->ss_family == AF_INET) {
-        const struct sockaddr_in *p = (const void *)x, *q = (const void *)y;
-        return p->sin_port == q->sin_port && p->sin_addr.s_addr == q->sin_addr.s_addr;
-    }
-    if (x->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *p = (const void *)x, *q = (const void *)y;
-        return p->sin6_port == q->sin6_port && memcmp(&p->sin6_addr, &q->sin6_addr, sizeof p->sin6_addr) == 0;
-    }
-    return false;
-}
-
-static int port_of(const struct sockaddr_storage *ss)
-{
-    if (ss->ss_family == AF_INET) return ntohs(((const struct sockaddr_in *)(const void *)ss)->sin_port);
-    if (ss->ss_family == AF_INET6) return ntohs(((const struct sockaddr_in6 *)(const void *)ss)->sin6_port);
-    return -1;
-}
-
-/* Opens a nonblocking UDP socket on local_ip, preferring an even port (RFC
- * 3550 §11: RTP on even ports, RTCP on the next one). Returns the fd and the
- * port, or -1. */
-static int open_socket(const char *local_ip, int *port_out)
-{
-    struct sockaddr_storage ss;
-    socklen_t len;
-    if (parse_addr(local_ip, 0, &ss, &len) != 0) return -1;
-    int fd = -1;
-    for (int i = 0; i < EVEN_PORT_TRIES; i++) {
-        if (fd >= 0) close(fd);
-        fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0) return -1;
-        struct sockaddr_storage bound;
-        socklen_t blen = sizeof bound;
-        if (bind(fd, (struct sockaddr *)&ss, len) != 0 ||
-            getsockname(fd, (struct sockaddr *)&bound, &blen) != 0) {
-            close(fd);
-            return -1;
-        }
-        *port_out = port_of(&bound);
-        if (*port_out % 2 == 0) break;
-    }
-    return fd;
-}
 
 /* ---- T.30 events ------------------------------------------------------- */
 
@@ -272,7 +181,7 @@ static void delayed_fire(evutil_socket_t fd, short what, void *arg)
  * of 0..jitter_ms media milliseconds (so packets may overtake each other). */
 static void send_packet(struct mfx_audio_fax *a, const uint8_t *buf, size_t len)
 {
-    if (a->imp.loss_pct > 0 && rnd_unit(a) * 100.0 < a->imp.loss_pct) {
+    if (a->imp.loss_pct > 0 && mfx_udp_rnd_unit(&a->rng) * 100.0 < a->imp.loss_pct) {
         a->st.tx_lost++;
         return;
     }
@@ -280,7 +189,7 @@ static void send_packet(struct mfx_audio_fax *a, const uint8_t *buf, size_t len)
         send_now(a, buf, len);
         return;
     }
-    double ms = (double)(rnd(a) % (uint64_t)(a->imp.jitter_ms + 1)) / mfx_media_clock_speed(a->clk);
+    double ms = (double)(mfx_udp_rnd(&a->rng) % (uint64_t)(a->imp.jitter_ms + 1)) / mfx_media_clock_speed(a->clk);
     int64_t us = (int64_t)(ms * 1000.0);
     if (us <= 0) {
         send_now(a, buf, len);
@@ -315,8 +224,8 @@ static void speech_frame(struct mfx_audio_fax *a, int16_t *out)
     for (int i = 0; i < FRAME; i++) {
         if (a->sp_left <= 0) {
             a->sp_voiced = !a->sp_voiced;
-            a->sp_len = a->sp_left = (int)(8 * (a->sp_voiced ? 120 + rnd(a) % 230 : 80 + rnd(a) % 420));
-            a->sp_f0 = 90 + (double)(rnd(a) % 130);
+            a->sp_len = a->sp_left = (int)(8 * (a->sp_voiced ? 120 + mfx_udp_rnd(&a->rng) % 230 : 80 + mfx_udp_rnd(&a->rng) % 420));
+            a->sp_f0 = 90 + (double)(mfx_udp_rnd(&a->rng) % 130);
         }
         double v = 0;
         if (a->sp_voiced) {
@@ -346,7 +255,7 @@ static void drain(struct mfx_audio_fax *a)
             if (errno == EINTR) continue;
             break;                                          /* EAGAIN: drained; others: try next tick */
         }
-        if (!a->started || !same_addr(&from, &a->remote)) {
+        if (!a->started || !mfx_udp_same_addr(&from, &a->remote)) {
             a->st.rx_wrong_source++;
             continue;
         }
@@ -436,7 +345,7 @@ struct mfx_audio_fax *mfx_audio_fax_new(struct event_base *base, struct mfx_medi
     }
     int port = 0;
     errno = 0;
-    int fd = open_socket(local_ip, &port);
+    int fd = mfx_udp_open(local_ip, true, &port);
     if (fd < 0) {
         *err = mfx_asprintf("cannot open a UDP socket on %s: %s", local_ip ? local_ip : "(null)",
                             errno ? strerror(errno) : "not a numeric address");
@@ -461,14 +370,14 @@ struct mfx_audio_fax *mfx_audio_fax_new(struct event_base *base, struct mfx_medi
     if (a->imp.jitter_ms < 0) a->imp.jitter_ms = 0;
     if (a->imp.jitter_ms > 1000) a->imp.jitter_ms = 1000;
     uint64_t seed = a->imp.seed;
-    if (seed == 0) random_bytes(&seed, sizeof seed);
+    if (seed == 0) mfx_udp_random_bytes(&seed, sizeof seed);
     a->rng = seed ? seed : 0x9E3779B97F4A7C15ULL;
     if (a->imp.noise_dbm0 < 0)
         a->noise = awgn_init_dbm0(NULL, (int)(seed & 0x7fffffff) + 1, (float)a->imp.noise_dbm0);
 
-    random_bytes(&a->ssrc, sizeof a->ssrc);                  /* RFC 3550 §5.1: random initial values */
-    random_bytes(&a->seq, sizeof a->seq);
-    random_bytes(&a->ts, sizeof a->ts);
+    mfx_udp_random_bytes(&a->ssrc, sizeof a->ssrc);                  /* RFC 3550 §5.1: random initial values */
+    mfx_udp_random_bytes(&a->seq, sizeof a->seq);
+    mfx_udp_random_bytes(&a->ts, sizeof a->ts);
 
     if (mode == MFX_AUDIO_FAX) {
         a->transmit = p->transmit;
@@ -529,7 +438,7 @@ int mfx_audio_fax_start(struct mfx_audio_fax *a, const char *remote_ip, int remo
         *err = mfx_asprintf("payload type %d is not PCMU (0) or PCMA (8)", pt);
         return -1;
     }
-    if (remote_port <= 0 || remote_port > 65535 || parse_addr(remote_ip, remote_port, &ss, &len) != 0) {
+    if (remote_port <= 0 || remote_port > 65535 || mfx_udp_parse_addr(remote_ip, remote_port, &ss, &len) != 0) {
         *err = mfx_asprintf("bad remote media address %s port %d", remote_ip ? remote_ip : "(null)", remote_port);
         return -1;
     }

@@ -20,6 +20,7 @@
 #include "mfx.h"
 #include "log.h"
 #include "t38_fax.h"
+#include "udp.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -81,75 +82,6 @@ static void destroy(struct mfx_t38_fax *t);
 
 /* ---- small helpers (the socket ones as in audio_fax.c) ----------------- */
 
-/* xorshift64*: cheap, seeded, good enough for impairment decisions. */
-static double rnd_unit(struct mfx_t38_fax *t)
-{
-    t->rng ^= t->rng >> 12;
-    t->rng ^= t->rng << 25;
-    t->rng ^= t->rng >> 27;
-    return (double)((t->rng * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;   /* [0, 1) */
-}
-
-static uint64_t random_seed(void)
-{
-    uint64_t x;
-    if (getrandom(&x, sizeof x, 0) == (ssize_t)sizeof x) return x;
-    return (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&x;
-}
-
-/* Parses a numeric address; returns 0 and fills ss/len, or -1. */
-static int parse_addr(const char *ip, int port, struct sockaddr_storage *ss, socklen_t *len)
-{
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM,
-                              .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
-    char portstr[8];
-    snprintf(portstr, sizeof portstr, "%d", port);
-    struct addrinfo *res = NULL;
-    if (!ip || getaddrinfo(ip, portstr, &hints, &res) != 0 || !res) return -1;
-    if (res->ai_addrlen > sizeof *ss) {
-        freeaddrinfo(res);
-        return -1;
-    }
-    memcpy(ss, res->ai_addr, res->ai_addrlen);
-    *len = res->ai_addrlen;
-    freeaddrinfo(res);
-    return 0;
-}
-
-static bool same_addr(const struct sockaddr_storage *x, const struct sockaddr_storage *y)
-{
-    if (x->ss_family != y->ss_family) return false;
-    if (x->ss_family == AF_INET) {
-        const struct sockaddr_in *p = (const void *)x, *q = (const void *)y;
-        return p->sin_port == q->sin_port && p->sin_addr.s_addr == q->sin_addr.s_addr;
-    }
-    if (x->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *p = (const void *)x, *q = (const void *)y;
-        return p->sin6_port == q->sin6_port && memcmp(&p->sin6_addr, &q->sin6_addr, sizeof p->sin6_addr) == 0;
-    }
-    return false;
-}
-
-/* Opens a nonblocking UDP socket on local_ip with an ephemeral port (UDPTL
- * has no even-port rule). Returns the fd and the port, or -1 (errno set). */
-static int open_socket(const char *local_ip, int *port_out)
-{
-    struct sockaddr_storage ss, bound;
-    socklen_t len, blen = sizeof bound;
-    if (parse_addr(local_ip, 0, &ss, &len) != 0) return -1;
-    int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -1;
-    if (bind(fd, (struct sockaddr *)&ss, len) != 0 || getsockname(fd, (struct sockaddr *)&bound, &blen) != 0) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        return -1;
-    }
-    if (bound.ss_family == AF_INET) *port_out = ntohs(((struct sockaddr_in *)(void *)&bound)->sin_port);
-    else *port_out = ntohs(((struct sockaddr_in6 *)(void *)&bound)->sin6_port);
-    return fd;
-}
-
 /* ---- T.30 events ------------------------------------------------------- */
 
 static void on_page(void *ctx, int pages)
@@ -203,11 +135,11 @@ static void send_datagram(struct mfx_t38_fax *t, const uint8_t *buf, size_t len)
         send_now(t, buf, len);
         return;
     }
-    if (t->imp.loss_pct > 0 && rnd_unit(t) * 100.0 < t->imp.loss_pct) {
+    if (t->imp.loss_pct > 0 && mfx_udp_rnd_unit(&t->rng) * 100.0 < t->imp.loss_pct) {
         t->st.tx_lost++;
         return;
     }
-    if (!t->held_len && t->imp.reorder_pct > 0 && rnd_unit(t) * 100.0 < t->imp.reorder_pct) {
+    if (!t->held_len && t->imp.reorder_pct > 0 && mfx_udp_rnd_unit(&t->rng) * 100.0 < t->imp.reorder_pct) {
         memcpy(t->held, buf, len);
         t->held_len = len;
         t->held_ticks = 0;
@@ -216,7 +148,7 @@ static void send_datagram(struct mfx_t38_fax *t, const uint8_t *buf, size_t len)
         send_now(t, buf, len);
         flush_held(t);
     }
-    if (t->imp.dup_pct > 0 && rnd_unit(t) * 100.0 < t->imp.dup_pct) {
+    if (t->imp.dup_pct > 0 && mfx_udp_rnd_unit(&t->rng) * 100.0 < t->imp.dup_pct) {
         send_now(t, buf, len);
         t->st.tx_duplicated++;
     }
@@ -270,7 +202,7 @@ static void drain(struct mfx_t38_fax *t)
             if (errno == EINTR) continue;
             break;                                          /* EAGAIN: drained; others: try next tick */
         }
-        if (!t->started || !same_addr(&from, &t->remote)) {
+        if (!t->started || !mfx_udp_same_addr(&from, &t->remote)) {
             t->st.rx_wrong_source++;
             continue;
         }
@@ -367,7 +299,7 @@ struct mfx_t38_fax *mfx_t38_fax_new(struct event_base *base, struct mfx_media_cl
     }
     int port = 0;
     errno = 0;
-    int fd = open_socket(local_ip, &port);
+    int fd = mfx_udp_open(local_ip, false, &port);
     if (fd < 0) {
         *err = mfx_asprintf("cannot open a UDP socket on %s: %s", local_ip ? local_ip : "(null)",
                             errno ? strerror(errno) : "not a numeric address");
@@ -391,7 +323,9 @@ struct mfx_t38_fax *mfx_t38_fax_new(struct event_base *base, struct mfx_media_cl
         if (*pct[i] > 100) *pct[i] = 100;
         if (*pct[i] > 0) t->impaired = true;
     }
-    t->rng = t->imp.seed ? t->imp.seed : random_seed();
+    t->rng = t->imp.seed;
+    if (!t->rng) mfx_udp_random_bytes(&t->rng, sizeof t->rng);
+    if (!t->rng) t->rng = 1;
     if (!t->rng) t->rng = 0x9E3779B97F4A7C15ULL;
 
     t->transmit = p->transmit;
@@ -418,7 +352,7 @@ int mfx_t38_fax_start(struct mfx_t38_fax *t, const char *remote_ip, int remote_p
 {
     struct sockaddr_storage ss, local;
     socklen_t len, llen = sizeof local;
-    if (remote_port <= 0 || remote_port > 65535 || parse_addr(remote_ip, remote_port, &ss, &len) != 0) {
+    if (remote_port <= 0 || remote_port > 65535 || mfx_udp_parse_addr(remote_ip, remote_port, &ss, &len) != 0) {
         *err = mfx_asprintf("bad remote UDPTL address %s port %d", remote_ip ? remote_ip : "(null)", remote_port);
         return -1;
     }
