@@ -18,6 +18,7 @@
 #include "media_clock.h"
 #include "audio_fax.h"
 #include "t38_fax.h"
+#include "t38_sdp.h"
 #include "log.h"
 #include "mfx.h"
 
@@ -187,36 +188,39 @@ static const struct mfx_audio_fax_callbacks audio_cb = { on_page, on_done };
  * the offer and our settings agree on. */
 static const struct mfx_t38_fax_callbacks t38_cb = { on_page, on_done };
 
-/* What the peer says about T.38 in SDP. */
-static void our_t38(struct mfx_t38_params *t)
+/* The receiver's T.30 settings: ECM, our CSID, the call's TIFF. */
+static void rx_params(const struct pcall *c, struct mfx_fax_params *fp)
 {
-    memset(t, 0, sizeof *t);
-    t->max_bit_rate = 14400;
-    t->transferred_tcf = true;
-    t->max_buffer = 2000;
-    t->max_datagram = MFX_UDPTL_MAX_DATAGRAM;
-    t->udp_ec = MFX_T38_EC_REDUNDANCY;
+    memset(fp, 0, sizeof *fp);
+    fp->rx_tiff = c->path;
+    fp->ident = P.csid;
+    fp->ecm = true;
+    fp->log_tag = "peer";
+}
+
+/* Binds the call's T.38 leg if it has none; false if it cannot. */
+static bool t38_bind(struct pcall *c)
+{
+    if (c->t38) return true;
+    struct mfx_fax_params fp;
+    rx_params(c, &fp);
+    char *err = NULL;
+    c->t38 = mfx_t38_fax_new(P.base, P.clock, P.local_ip, &fp, P.t38_impaired ? &P.t38_impair : NULL, &t38_cb,
+                             c, &err);
+    if (!c->t38) say("{\"event\":\"error\",\"seq\":%u,\"message\":\"t38 media: %s\"}", c->seq, err ? err : "?");
+    free(err);
+    return c->t38 != NULL;
 }
 
 /* Binds (if needed) and starts a T.38 receiver towards img; the audio leg,
  * if any, stops. Returns false if the media cannot be opened. */
 static bool t38_start(struct pcall *c, const struct mfx_sdp_media *img)
 {
+    if (!t38_bind(c)) return false;
+    struct mfx_t38_session ses;
+    mfx_t38_sdp_session(&img->t38, 3, &ses);
     char *err = NULL;
-    if (!c->t38) {
-        struct mfx_fax_params fp = { .transmit = false, .rx_tiff = c->path, .ident = P.csid, .ecm = true,
-                                     .log_tag = "peer" };
-        c->t38 = mfx_t38_fax_new(P.base, P.clock, P.local_ip, &fp, P.t38_impaired ? &P.t38_impair : NULL,
-                                 &t38_cb, c, &err);
-    }
-    struct mfx_t38_session ses = {
-        .version = 0, .max_bit_rate = 14400, .transferred_tcf = img->t38.transferred_tcf,
-        .max_datagram = img->t38.max_datagram,
-        .ec = img->t38.udp_ec == MFX_T38_EC_FEC ? MFX_UDPTL_EC_FEC
-            : img->t38.udp_ec == MFX_T38_EC_NONE ? MFX_UDPTL_EC_NONE : MFX_UDPTL_EC_REDUNDANCY,
-        .redundancy = 3,
-    };
-    if (!c->t38 || mfx_t38_fax_start(c->t38, img->addr, img->port, &ses, &err) != 0) {
+    if (mfx_t38_fax_start(c->t38, img->addr, img->port, &ses, &err) != 0) {
         say("{\"event\":\"error\",\"seq\":%u,\"message\":\"t38 media: %s\"}", c->seq, err ? err : "?");
         free(err);
         return false;
@@ -236,7 +240,7 @@ static char *local_sdp(struct pcall *c, enum mfx_media_kind kind, const struct m
                                .kind = kind, .ptime = 20, .dir = MFX_SDP_SENDRECV, .offer = offer };
     if (kind == MFX_MEDIA_T38) {
         l.port = mfx_t38_fax_local_port(c->t38);
-        our_t38(&l.t38);
+        mfx_t38_sdp_ours(&l.t38);
     } else {
         l.port = mfx_audio_fax_local_port(c->audio);
         l.pts = pts;
@@ -251,13 +255,7 @@ static void on_t38_reinvite(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct pcall *c = arg;
     if (c->on_t38) return;
-    struct mfx_fax_params fp = { .transmit = false, .rx_tiff = c->path, .ident = P.csid, .ecm = true,
-                                 .log_tag = "peer" };
-    char *err = NULL;
-    if (!c->t38) c->t38 = mfx_t38_fax_new(P.base, P.clock, P.local_ip, &fp, P.t38_impaired ? &P.t38_impair : NULL,
-                                         &t38_cb, c, &err);
-    free(err);
-    if (!c->t38) return;
+    if (!t38_bind(c)) return;
     char *sdp = local_sdp(c, MFX_MEDIA_T38, NULL);
     say("{\"event\":\"reinvite_sent\",\"seq\":%u}", c->seq);
     mfx_sip_reinvite(P.ua, c->id, sdp);
@@ -287,8 +285,8 @@ static void answer(struct pcall *c)
     }
     enum mfx_audio_mode mode = c->b == B_SILENCE ? MFX_AUDIO_SILENCE : c->b == B_SPEECH ? MFX_AUDIO_SPEECH
                                                                                        : MFX_AUDIO_FAX;
-    struct mfx_fax_params fp = { .transmit = false, .rx_tiff = c->path, .ident = P.csid, .ecm = true,
-                                 .log_tag = "peer" };
+    struct mfx_fax_params fp;
+    rx_params(c, &fp);
     char *err = NULL;
     c->audio = mfx_audio_fax_new(P.base, P.clock, P.local_ip, mode, &fp, P.impaired ? &P.impair : NULL,
                                  &audio_cb, c, &err);

@@ -27,6 +27,7 @@
 #include "media_clock.h"
 #include "audio_fax.h"
 #include "t38_fax.h"
+#include "t38_sdp.h"
 
 #include <arpa/inet.h>
 #include <event2/event.h>
@@ -181,19 +182,6 @@ static void fax_params(const struct call *c, struct mfx_fax_params *fp)
     fp->log_tag = c->fax_id;
 }
 
-/* What we say about T.38 in our SDP: version 0, 14,400 bit/s,
- * transferred TCF (UDP), redundancy, no transcoding options. */
-static void our_t38(struct mfx_t38_params *t)
-{
-    memset(t, 0, sizeof *t);
-    t->version = 0;
-    t->max_bit_rate = 14400;
-    t->transferred_tcf = true;
-    t->max_buffer = 2000;
-    t->max_datagram = MFX_UDPTL_MAX_DATAGRAM;
-    t->udp_ec = MFX_T38_EC_REDUNDANCY;
-}
-
 /* Binds a T.38 leg (not started) for an offer or an answer; false when
  * the media cannot be opened. */
 static bool t38_bind(struct call *c)
@@ -212,15 +200,8 @@ static bool t38_bind(struct call *c)
  * the audio one: from now on the pages go over UDPTL. */
 static bool t38_switch(struct call *c, const struct mfx_sdp_media *img)
 {
-    struct mfx_t38_session ses = {
-        .version = img->t38.version < 0 ? 0 : img->t38.version > 0 ? 0 : img->t38.version,
-        .max_bit_rate = img->t38.max_bit_rate > 0 && img->t38.max_bit_rate < 14400 ? img->t38.max_bit_rate : 14400,
-        .transferred_tcf = img->t38.transferred_tcf,
-        .max_datagram = img->t38.max_datagram,
-        .ec = img->t38.udp_ec == MFX_T38_EC_FEC ? MFX_UDPTL_EC_FEC
-            : img->t38.udp_ec == MFX_T38_EC_NONE ? MFX_UDPTL_EC_NONE : MFX_UDPTL_EC_REDUNDANCY,
-        .redundancy = c->trunk->t38_redundancy,
-    };
+    struct mfx_t38_session ses;
+    mfx_t38_sdp_session(&img->t38, c->trunk->t38_redundancy, &ses);
     char *err = NULL;
     if (mfx_t38_fax_start(c->t38, img->addr, img->port, &ses, &err) != 0) {
         mfx_warn("sip", "fax %s: cannot start T.38: %s", c->fax_id, err ? err : "?");
@@ -245,7 +226,7 @@ static void t38_offer(struct call *c)
         .addr = S.media_ip, .sess_id = c->id, .sess_version = ++S.sdp_version, .kind = MFX_MEDIA_T38,
         .port = mfx_t38_fax_local_port(c->t38), .dir = MFX_SDP_SENDRECV,
     };
-    our_t38(&l.t38);
+    mfx_t38_sdp_ours(&l.t38);
     char *sdp = mfx_sdp_build(&l);
     c->t38_offered = c->t38_tried = true;
     mfx_info("sip", "fax %s call %llu: re-INVITE to T.38", c->fax_id, (unsigned long long)c->id);
@@ -312,7 +293,7 @@ static void on_remote_reinvite(struct call *c, const struct mfx_sip_event *ev)
         }
         l.kind = MFX_MEDIA_T38;
         l.port = mfx_t38_fax_local_port(c->t38);
-        our_t38(&l.t38);
+        mfx_t38_sdp_ours(&l.t38);
     } else if (aud && aud->kind == MFX_MEDIA_AUDIO && c->audio && !c->on_t38) {
         char *err = NULL;
         if (mfx_audio_fax_start(c->audio, aud->addr, aud->port, aud->pt, &err) != 0) free(err);
@@ -381,7 +362,7 @@ static char *first_offer(struct call *c)
     struct mfx_sdp_local t = { .addr = S.media_ip, .sess_id = c->id, .sess_version = S.sdp_version,
                                .kind = MFX_MEDIA_T38, .port = mfx_t38_fax_local_port(c->t38),
                                .dir = MFX_SDP_SENDRECV };
-    our_t38(&t.t38);
+    mfx_t38_sdp_ours(&t.t38);
     char *image = mfx_sdp_build(&t);
     const char *m = image ? strstr(image, "\r\nm=") : NULL;
     if (m) {                                   /* the image m= section after the audio one */

@@ -353,16 +353,8 @@ static void nua_callback(nua_event_t event, int status, char const *phrase, nua_
     case nua_r_register:
         if (!c || status < 200) break;
         if ((status == 401 || status == 407) && try_auth(c, sip)) break;
-        {
-            struct mfx_sip_event ev;
-            memset(&ev, 0, sizeof ev);
-            ev.type = MFX_SIP_REGISTERED;
-            ev.call = c->id;
-            ev.status = status;
-            copy_str(ev.phrase, sizeof ev.phrase, phrase);
-            post_event(ua, &ev);
-            c->auth_tried = status < 300 ? false : c->auth_tried;   /* a refresh may be challenged again */
-        }
+        report(ua, c, MFX_SIP_REGISTERED, status, phrase, NULL);
+        if (status < 300) c->auth_tried = false;   /* a refresh may be challenged again */
         break;
     case nua_i_register:
         on_incoming_register(ua, nua, nh, sip);
