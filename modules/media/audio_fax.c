@@ -243,33 +243,55 @@ static void speech_frame(struct mfx_audio_fax *a, int16_t *out)
 
 /* ---- the tick ---------------------------------------------------------- */
 
-/* Reads what arrived since the last tick into the jitter buffer. */
+/* Handles one datagram that arrived from `from`. */
+static void take_packet(struct mfx_audio_fax *a, const uint8_t *buf, size_t n, const struct sockaddr_storage *from)
+{
+    if (!a->started || !mfx_udp_same_addr(from, &a->remote)) {
+        a->st.rx_wrong_source++;
+        return;
+    }
+    struct mfx_rtp_packet pkt;
+    if (n > RX_BUF || mfx_rtp_parse(buf, n, &pkt) != 0) {
+        a->st.rx_bad++;
+        return;
+    }
+    if (pkt.pt != a->pt) {
+        a->st.rx_unknown_pt++;
+        return;
+    }
+    a->st.rx_packets++;
+    mfx_jitter_put(a->jb, pkt.ssrc, pkt.seq, pkt.ts, pkt.payload, pkt.payload_len);
+}
+
+/* Reads what arrived since the last tick into the jitter buffer, a batch
+ * per system call (recvmmsg): usually one packet, after a late tick a few.
+ * A batch that comes back short means the socket is drained, so the
+ * common tick costs one call, not a read plus an EAGAIN. */
+#define RX_BATCH 8
 static void drain(struct mfx_audio_fax *a)
 {
-    uint8_t buf[RX_BUF];
-    for (int i = 0; i < RX_PER_TICK; i++) {
-        struct sockaddr_storage from;
-        socklen_t flen = sizeof from;
-        ssize_t n = recvfrom(a->fd, buf, sizeof buf, MSG_TRUNC, (struct sockaddr *)&from, &flen);
+    static uint8_t bufs[RX_BATCH][RX_BUF];   /* the loop thread's only: consumed before returning */
+    struct mmsghdr msgs[RX_BATCH];
+    struct iovec iov[RX_BATCH];
+    struct sockaddr_storage from[RX_BATCH];
+    for (int total = 0; total < RX_PER_TICK;) {
+        for (int i = 0; i < RX_BATCH; i++) {
+            iov[i] = (struct iovec){ bufs[i], RX_BUF };
+            msgs[i].msg_hdr = (struct msghdr){ .msg_name = &from[i], .msg_namelen = sizeof from[i],
+                                               .msg_iov = &iov[i], .msg_iovlen = 1 };
+            msgs[i].msg_len = 0;
+        }
+        int n = recvmmsg(a->fd, msgs, RX_BATCH, MSG_DONTWAIT, NULL);
         if (n < 0) {
             if (errno == EINTR) continue;
-            break;                                          /* EAGAIN: drained; others: try next tick */
+            return;                                          /* EAGAIN: drained; others: try next tick */
         }
-        if (!a->started || !mfx_udp_same_addr(&from, &a->remote)) {
-            a->st.rx_wrong_source++;
-            continue;
+        for (int i = 0; i < n; i++) {
+            size_t len = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? RX_BUF + 1 : msgs[i].msg_len;
+            take_packet(a, bufs[i], len, &from[i]);
         }
-        struct mfx_rtp_packet pkt;
-        if ((size_t)n > sizeof buf || mfx_rtp_parse(buf, (size_t)n, &pkt) != 0) {
-            a->st.rx_bad++;
-            continue;
-        }
-        if (pkt.pt != a->pt) {
-            a->st.rx_unknown_pt++;
-            continue;
-        }
-        a->st.rx_packets++;
-        mfx_jitter_put(a->jb, pkt.ssrc, pkt.seq, pkt.ts, pkt.payload, pkt.payload_len);
+        total += n;
+        if (n < RX_BATCH) return;
     }
 }
 
