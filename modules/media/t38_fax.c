@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0
  *
- * t38_fax.c: one T.38 fax leg (t38_fax.h). Everything happens in the media
- * clock's tick, in this order: drain the socket (datagrams from the remote
- * address only) into the UDPTL receiver, which hands each IFP, in sequence
- * order and with its UDPTL sequence number, to t38_core_rx_ifp_packet
- * (T.38 §9.1: spandsp learns about losses from the numbers); then
+ * t38_fax.c: one T.38 fax leg (t38_fax.h). When the socket is readable,
+ * its datagrams (from the remote address only) go into the UDPTL receiver,
+ * which hands each IFP, in sequence order and with its UDPTL sequence
+ * number, to t38_core_rx_ifp_packet (T.38 §9.1: spandsp learns about losses
+ * from the numbers); each media clock tick runs
  * t38_terminal_send_timeout(160), which runs T.30's timers and sends what is
  * due. spandsp paces its output itself (T.38 §7: an indicator, then the
  * training time it stands for, then data at the modem's rate), so one tick
@@ -68,6 +68,7 @@ struct mfx_t38_fax {
     struct mfx_t38_fax_callbacks cb;
     void *ctx;
     struct event *done_ev;
+    struct event *rx_ev;                  /* the socket is readable */
     bool phase_e, done_queued;
     struct mfx_fax_result result;
 
@@ -190,7 +191,9 @@ static void on_ifp(void *ctx, const uint8_t *ifp, size_t len, uint16_t seq)
     t38_core_rx_ifp_packet(t38_terminal_get_t38_core_state(t->t38), ifp, (int)len, seq);
 }
 
-/* Reads what arrived since the last tick into the UDPTL receiver. */
+/* Reads what arrived into the UDPTL receiver. A T.38 leg receives in only
+ * a few ticks of a hundred (its peer sends when T.30 has something to say),
+ * so it reads when the socket says so rather than polling every tick. */
 static void drain(struct mfx_t38_fax *t)
 {
     uint8_t buf[RX_BUF];
@@ -220,11 +223,21 @@ static void drain(struct mfx_t38_fax *t)
 /* One 20 ms step of the leg (see the top of the file). The page callback
  * runs from inside spandsp here; if it frees the leg, the freeing finishes
  * at the end of this step. */
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct mfx_t38_fax *t = arg;
+    t->in_tick = true;                    /* spandsp runs: a free from a callback waits */
+    drain(t);
+    t->in_tick = false;
+    if (t->dead) destroy(t);
+}
+
 static void on_tick(void *arg)
 {
     struct mfx_t38_fax *t = arg;
     t->in_tick = true;
-    drain(t);
     if (!t->dead) t38_terminal_send_timeout(t->t38, TICK_SAMPLES);
     t->in_tick = false;
     if (t->dead) {
@@ -314,7 +327,9 @@ struct mfx_t38_fax *mfx_t38_fax_new(struct event_base *base, struct mfx_media_cl
     t->ctx = ctx;
     snprintf(t->tag, sizeof t->tag, "%s", p->log_tag ? p->log_tag : "t38");
     t->done_ev = evtimer_new(base, deliver_done, t);
-    if (!t->done_ev) abort();
+    t->rx_ev = event_new(base, fd, EV_READ | EV_PERSIST, on_readable, t);
+    if (!t->done_ev || !t->rx_ev) abort();
+    event_add(t->rx_ev, NULL);
 
     if (imp) t->imp = *imp;
     double *pct[] = { &t->imp.loss_pct, &t->imp.dup_pct, &t->imp.reorder_pct };
@@ -409,6 +424,7 @@ void mfx_t38_fax_free(struct mfx_t38_fax *t)
 static void destroy(struct mfx_t38_fax *t)
 {
     event_free(t->done_ev);
+    event_free(t->rx_ev);
     close(t->fd);
     t30_state_t *t30 = t38_terminal_get_t30_state(t->t38);
     mfx_t30_detach(t30);

@@ -4,8 +4,9 @@
  * G.711 leg in audio_fax.h: a UDP socket carrying UDPTL (udptl.h, ITU-T T.38
  * §9.1 and Annex A) and a spandsp t38_terminal_state_t (T.38 termination
  * with T.30 underneath, configured by t30_setup.h), driven by the shared
- * media clock (media_clock.h): each tick drains the socket through the UDPTL
- * receiver into t38_core_rx_ifp_packet, then advances spandsp by 160 samples
+ * media clock (media_clock.h): datagrams are read when they arrive, through
+ * the UDPTL receiver into t38_core_rx_ifp_packet; each tick advances spandsp
+ * by 160 samples
  * with t38_terminal_send_timeout, which paces what it sends (indicators,
  * training, image data) in real media time. The SIP carrier owns the leg: it
  * creates it for the local port of its m=image line, starts it with the far
