@@ -32,6 +32,7 @@
  * [--profile]
  */
 #include "config.h"
+#include "bare_common.h"
 #include "mfx.h"
 #include "log.h"
 #include "t30_setup.h"
@@ -69,20 +70,6 @@ struct side {
     uint8_t line[MAX_DELAY + 1][FRAME]; /* frames on their way to this side, oldest at head */
     int head, count;
 };
-
-static int64_t thread_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* FNV-1a over a frame, chained. */
-static uint64_t sum_frame(uint64_t h, const uint8_t *f)
-{
-    for (int i = 0; i < FRAME; i++) h = (h ^ f[i]) * 0x100000001b3ULL;
-    return h;
-}
 
 static void on_done(void *ctx, const struct mfx_fax_result *r)
 {
@@ -172,7 +159,7 @@ static void exchange(struct side *tx, struct side *rx, int delay, struct tape *t
             ttx->have[step] = f != NULL;
             if (f) memcpy(ttx->frame[step], f, FRAME);
             side_step(tx, f, out);
-            ttx->out_sum = sum_frame(ttx->out_sum, out);
+            ttx->out_sum = sum_bytes(ttx->out_sum, out, FRAME);
             ttx->steps = step + 1;
             side_send(rx, out);
         }
@@ -181,7 +168,7 @@ static void exchange(struct side *tx, struct side *rx, int delay, struct tape *t
             trx->have[step] = f != NULL;
             if (f) memcpy(trx->frame[step], f, FRAME);
             side_step(rx, f, out);
-            trx->out_sum = sum_frame(trx->out_sum, out);
+            trx->out_sum = sum_bytes(trx->out_sum, out, FRAME);
             trx->steps = step + 1;
             side_send(tx, out);
         }
@@ -207,7 +194,7 @@ static int64_t replay(struct side *s, int m, int64_t spread, const struct tape *
             int64_t k = step - (m > 1 ? spread * i / m : 0);
             if (k < 0 || k >= t->steps) continue;
             side_step(&s[i], t->have[k] ? t->frame[k] : NULL, out);
-            sum[i] = sum_frame(sum[i], out);
+            sum[i] = sum_bytes(sum[i], out, FRAME);
         }
         if ((step + 1) % STEPS_PER_SECOND == 0 || step + 1 == end) {
             int64_t now = thread_ns();

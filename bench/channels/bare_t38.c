@@ -48,6 +48,7 @@
  * logging at debug).
  */
 #include "config.h"
+#include "bare_common.h"
 #include "mfx.h"
 #include "log.h"
 #include "t30_setup.h"
@@ -108,21 +109,6 @@ struct side {
     uint64_t sum;                       /* checksum of what it sent */
     bool overflow;
 };
-
-static int64_t thread_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* FNV-1a over n bytes, chained. */
-static uint64_t sum_bytes(uint64_t h, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ULL;
-    return h;
-}
 
 static void on_done(void *ctx, const struct mfx_fax_result *r)
 {
