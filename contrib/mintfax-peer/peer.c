@@ -185,8 +185,6 @@ static void on_done(void *ctx, const struct mfx_fax_result *r)
 
 static const struct mfx_audio_fax_callbacks audio_cb = { on_page, on_done };
 
-/* Answers with media: a receiver (or a silent/speaking line) on the codec
- * the offer and our settings agree on. */
 static const struct mfx_t38_fax_callbacks t38_cb = { on_page, on_done };
 
 /* The receiver's T.30 settings: ECM, our CSID, the call's TIFF. */
@@ -263,6 +261,16 @@ static void on_t38_reinvite(evutil_socket_t fd, short what, void *arg)
     free(sdp);
 }
 
+/* 200 OK with our stream of kind, mirroring the offer's m= lines. */
+static void answer_ok(struct pcall *c, enum mfx_media_kind kind, const char *codec)
+{
+    char *sdp = local_sdp(c, kind, &c->offer_all);
+    c->answered = true;
+    mfx_sip_respond(P.ua, c->id, 200, "OK", sdp, NULL);
+    free(sdp);
+    say("{\"event\":\"answered\",\"seq\":%u,\"codec\":\"%s\"}", c->seq, codec);
+}
+
 /* Answers with media: a receiver (or a silent/speaking line) on the codec
  * the offer and our settings agree on, or T.38 directly (--t38 answer). */
 static void answer(struct pcall *c)
@@ -273,11 +281,7 @@ static void answer(struct pcall *c)
             mfx_sip_respond(P.ua, c->id, 500, "Media Failure", NULL, NULL);
             return;
         }
-        char *sdp = local_sdp(c, MFX_MEDIA_T38, &c->offer_all);
-        c->answered = true;
-        mfx_sip_respond(P.ua, c->id, 200, "OK", sdp, NULL);
-        free(sdp);
-        say("{\"event\":\"answered\",\"seq\":%u,\"codec\":\"T38\"}", c->seq);
+        answer_ok(c, MFX_MEDIA_T38, "T38");
         return;
     }
     if (c->offer.kind != MFX_MEDIA_AUDIO) {
@@ -291,21 +295,14 @@ static void answer(struct pcall *c)
     char *err = NULL;
     c->audio = mfx_audio_fax_new(P.base, P.clock, P.local_ip, mode, &fp, P.impaired ? &P.impair : NULL,
                                  &audio_cb, c, &err);
-    if (c->audio && P.jitter_delay_ms) {
-        int frames = P.jitter_delay_ms / 20;
-        mfx_audio_fax_set_jitter(c->audio, frames, frames * 4 + 16);
-    }
+    if (c->audio && P.jitter_delay_ms) mfx_audio_fax_set_jitter_ms(c->audio, P.jitter_delay_ms);
     if (!c->audio || mfx_audio_fax_start(c->audio, c->offer.addr, c->offer.port, c->offer.pt, &err) != 0) {
         say("{\"event\":\"error\",\"seq\":%u,\"message\":\"media: %s\"}", c->seq, err ? err : "?");
         free(err);
         mfx_sip_respond(P.ua, c->id, 500, "Media Failure", NULL, NULL);
         return;
     }
-    char *sdp = local_sdp(c, MFX_MEDIA_AUDIO, &c->offer_all);
-    c->answered = true;
-    mfx_sip_respond(P.ua, c->id, 200, "OK", sdp, NULL);
-    free(sdp);
-    say("{\"event\":\"answered\",\"seq\":%u,\"codec\":\"%s\"}", c->seq, c->offer.pt == MFX_PT_PCMA ? "PCMA" : "PCMU");
+    answer_ok(c, MFX_MEDIA_AUDIO, c->offer.pt == MFX_PT_PCMA ? "PCMA" : "PCMU");
     if (P.t38 == T38_REINVITE && mode == MFX_AUDIO_FAX) {
         /* A carrier gateway hears the caller's CNG and moves to T.38 (1 s of media). */
         c->t38_timer = evtimer_new(P.base, on_t38_reinvite, c);

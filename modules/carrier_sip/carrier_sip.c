@@ -383,8 +383,7 @@ static void place_invite(struct call *c)
     char *err = NULL;
     c->audio = mfx_audio_fax_new(S.base, S.clock, S.media_ip, MFX_AUDIO_FAX, &fp, NULL, &audio_cb, c, &err);
     if (c->audio) {
-        int delay = (int)(mfx_setting_number("media", "jitter_delay") / 20);
-        mfx_audio_fax_set_jitter(c->audio, delay, delay * 4 + 16);
+        mfx_audio_fax_set_jitter_ms(c->audio, (int)mfx_setting_number("media", "jitter_delay"));
         if (c->t38_policy != MFX_T38_OFF) mfx_audio_fax_set_fax_tone(c->audio, on_fax_tone);
     }
     if (!c->audio) {

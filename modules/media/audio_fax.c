@@ -450,6 +450,12 @@ int mfx_audio_fax_set_jitter(struct mfx_audio_fax *a, int delay_frames, int capa
     return 0;
 }
 
+int mfx_audio_fax_set_jitter_ms(struct mfx_audio_fax *a, int delay_ms)
+{
+    int frames = delay_ms / 20;
+    return mfx_audio_fax_set_jitter(a, frames, frames * 4 + 16);
+}
+
 int mfx_audio_fax_start(struct mfx_audio_fax *a, const char *remote_ip, int remote_port, int pt, char **err)
 {
     struct sockaddr_storage ss;

@@ -86,6 +86,9 @@ int mfx_audio_fax_local_port(const struct mfx_audio_fax *a);
  * mfx_jitter_new); before start only. Returns 0, or -1 if out of range or
  * already started. */
 int mfx_audio_fax_set_jitter(struct mfx_audio_fax *a, int delay_frames, int capacity_frames);
+/* The same from a delay in milliseconds (rounded down to 20 ms frames),
+ * with room for four times the delay plus 16 frames of early packets. */
+int mfx_audio_fax_set_jitter_ms(struct mfx_audio_fax *a, int delay_ms);
 
 /* Starts media towards remote_ip:remote_port (numeric, same family as the
  * local address) with payload type pt (0 PCMU, 8 PCMA; RFC 3551 §6). Calling
