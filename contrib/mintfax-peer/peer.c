@@ -204,7 +204,7 @@ static bool t38_bind(struct pcall *c)
     struct mfx_fax_params fp;
     rx_params(c, &fp);
     char *err = NULL;
-    c->t38 = mfx_t38_fax_new(P.base, P.clock, P.local_ip, &fp, P.t38_impaired ? &P.t38_impair : NULL, &t38_cb,
+    c->t38 = mfx_t38_fax_new(P.clock, P.local_ip, &fp, P.t38_impaired ? &P.t38_impair : NULL, &t38_cb,
                              c, &err);
     if (!c->t38) say("{\"event\":\"error\",\"seq\":%u,\"message\":\"t38 media: %s\"}", c->seq, err ? err : "?");
     free(err);
@@ -293,7 +293,7 @@ static void answer(struct pcall *c)
     struct mfx_fax_params fp;
     rx_params(c, &fp);
     char *err = NULL;
-    c->audio = mfx_audio_fax_new(P.base, P.clock, P.local_ip, mode, &fp, P.impaired ? &P.impair : NULL,
+    c->audio = mfx_audio_fax_new(P.clock, P.local_ip, mode, &fp, P.impaired ? &P.impair : NULL,
                                  &audio_cb, c, &err);
     if (c->audio && P.jitter_delay_ms) mfx_audio_fax_set_jitter_ms(c->audio, P.jitter_delay_ms);
     if (!c->audio || mfx_audio_fax_start(c->audio, c->offer.addr, c->offer.port, c->offer.pt, &err) != 0) {

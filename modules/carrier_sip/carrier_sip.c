@@ -190,7 +190,7 @@ static bool t38_bind(struct call *c)
     struct mfx_fax_params fp;
     fax_params(c, &fp);
     char *err = NULL;
-    c->t38 = mfx_t38_fax_new(S.base, S.clock, S.media_ip, &fp, NULL, &t38_cb, c, &err);
+    c->t38 = mfx_t38_fax_new(S.clock, S.media_ip, &fp, NULL, &t38_cb, c, &err);
     if (!c->t38) mfx_warn("sip", "fax %s: cannot open T.38 media: %s", c->fax_id, err ? err : "?");
     free(err);
     return c->t38 != NULL;
@@ -381,7 +381,7 @@ static void place_invite(struct call *c)
     struct mfx_fax_params fp;
     fax_params(c, &fp);
     char *err = NULL;
-    c->audio = mfx_audio_fax_new(S.base, S.clock, S.media_ip, MFX_AUDIO_FAX, &fp, NULL, &audio_cb, c, &err);
+    c->audio = mfx_audio_fax_new(S.clock, S.media_ip, MFX_AUDIO_FAX, &fp, NULL, &audio_cb, c, &err);
     if (c->audio) {
         mfx_audio_fax_set_jitter_ms(c->audio, (int)mfx_setting_number("media", "jitter_delay"));
         if (c->t38_policy != MFX_T38_OFF) mfx_audio_fax_set_fax_tone(c->audio, on_fax_tone);
@@ -631,12 +631,23 @@ static int pick_media_ip(char **err)
     return 0;
 }
 
+/* Frees the trunks and forgets them (sip_stop runs after a failed start too). */
+static void drop_trunks(void)
+{
+    mfx_trunks_free(S.trunks, S.ntrunks);
+    S.trunks = NULL;
+    S.ntrunks = 0;
+}
+
 static int sip_start(struct event_base *base, char **err)
 {
     memset(&S, 0, sizeof S);
     S.base = base;
     S.ntrunks = mfx_trunks_load(mfx_config_file(), &S.trunks, err);
-    if (S.ntrunks < 0) return -1;
+    if (S.ntrunks < 0) {
+        S.ntrunks = 0;
+        return -1;
+    }
     if (S.ntrunks == 0) mfx_warn("sip", "[carrier] live = sip but no [trunk.NAME] is configured");
     if (pick_media_ip(err) != 0) return -1;
     const char *listen = mfx_setting_string("sip", "listen");
@@ -648,7 +659,7 @@ static int sip_start(struct event_base *base, char **err)
             *err = mfx_asprintf("[trunk.%s] transport = tls needs [sip] tls_listen and tls_cert_dir",
                                 S.trunks[i].name);
             free(bind);
-            mfx_trunks_free(S.trunks, S.ntrunks);
+            drop_trunks();
             return -1;
         }
     struct mfx_sip_ua_config cfg = {
@@ -661,7 +672,7 @@ static int sip_start(struct event_base *base, char **err)
     free(bind);
     free(tls_bind);
     if (!S.ua) {
-        mfx_trunks_free(S.trunks, S.ntrunks);
+        drop_trunks();
         return -1;
     }
     S.clock = mfx_media_clock_new(base, mfx_setting_number("media", "speed"));
@@ -703,9 +714,7 @@ static void sip_stop(void)
         mfx_media_clock_free(S.clock);
     }
     S.clock = NULL;
-    mfx_trunks_free(S.trunks, S.ntrunks);
-    S.trunks = NULL;
-    S.ntrunks = 0;
+    drop_trunks();
 }
 
 const struct mfx_carrier mfx_carrier_sip = {

@@ -6,16 +6,22 @@
  * packet that arrived before it), one frame out of the jitter buffer into
  * fax_rx (or fax_rx_fillin), 160 samples from fax_tx, optional noise, G.711
  * encode, one RTP packet out (RFC 3550 §5.1, RFC 3551 §4.5: ptime 20, the
- * timestamp counts samples). Phase E is reported from a zero-timeout event,
- * never from inside spandsp, so the done callback may free the leg; so is
- * the fax tone (CED or V.21 preamble) that spandsp's modem_connect_tones_rx
- * hears in the received audio, when the owner asked for it.
+ * timestamp counts samples). The tick runs on the media thread with the
+ * clock's lock held (media_clock.h); so do the delayed sends of the jitter
+ * impairment, on the media thread's loop. What the owner hears of - a page,
+ * phase E, the fax tone (CED or V.21 preamble) that spandsp's
+ * modem_connect_tones_rx finds in the received audio when the owner asked
+ * for it - is kept in the leg and reported by a post on the owner's loop,
+ * one callback per run of deliver(), never from inside spandsp, so every
+ * callback may free the leg. The public functions take the lock; freeing
+ * retires the leg to the media thread, which destroys it.
  * The T.30 configuration is in t30_setup.c; the SIP carrier drives this.
  */
 #include "config.h"
 #include "mfx.h"
 #include "log.h"
 #include "audio_fax.h"
+#include "leg_report.h"
 #include "udp.h"
 #include "rtp.h"
 
@@ -47,7 +53,6 @@ struct delayed {
 };
 
 struct mfx_audio_fax {
-    struct event_base *base;
     struct mfx_media_clock *clk;
     struct mfx_media_tick *tick;
     enum mfx_audio_mode mode;
@@ -82,76 +87,70 @@ struct mfx_audio_fax {
 
     struct mfx_audio_fax_callbacks cb;
     void *ctx;
-    struct event *done_ev;
-    bool phase_e, done_queued;
-    struct mfx_fax_result result;
+    struct mfx_leg_report rep;            /* pages, tone, phase E: told by deliver() */
 
     mfx_audio_fax_tone_fn tone_fn;
     modem_connect_tones_rx_state_t *tone_rx;  /* only while tone_fn waits for its tone */
-    struct event *tone_ev;
-    int tone;                             /* the tone heard, 0 until then */
 
-    bool in_tick;                         /* spandsp is on the stack: freeing must wait */
-    bool dead;                            /* freed from inside a tick: finish at its end */
+    bool dead;                            /* freed by the owner: retired, waiting for destroy() */
 
     struct mfx_audio_stats st;
     char tag[MFX_ID_MAX + 8];
 };
 
-static void destroy(struct mfx_audio_fax *a);
+static void destroy(void *obj);
 
 /* ---- small helpers ----------------------------------------------------- */
 
 /* ---- T.30 events ------------------------------------------------------- */
 
+/* A page, from inside spandsp on the media thread: told by deliver(). */
 static void on_page(void *ctx, int pages)
 {
     struct mfx_audio_fax *a = ctx;
-    if (a->cb.page && !a->dead) a->cb.page(a->ctx, pages);
+    if (!a->dead) mfx_leg_report_page(&a->rep, a->clk, pages);
 }
 
-/* Phase E, from inside spandsp: keep the result, report it from the loop. */
+/* Phase E, from inside spandsp: kept and told by deliver(). */
 static void on_t30_done(void *ctx, const struct mfx_fax_result *r)
 {
     struct mfx_audio_fax *a = ctx;
-    if (a->phase_e || a->dead) return;
-    a->phase_e = true;
-    a->result = *r;
-    if (!a->done_queued) {
-        a->done_queued = true;
-        struct timeval zero = { 0, 0 };
-        evtimer_add(a->done_ev, &zero);
-    }
+    if (!a->dead) mfx_leg_report_done(&a->rep, a->clk, r);
 }
 
-static void deliver_done(evutil_socket_t fd, short what, void *arg)
+/* On the owner's loop: one callback per run (each may free the leg: touch
+ * nothing after). */
+static void deliver(void *arg)
 {
-    (void)fd; (void)what;
     struct mfx_audio_fax *a = arg;
-    if (a->cb.done) a->cb.done(a->ctx, &a->result);   /* may free a: touch nothing after */
+    int pages = 0, tone = 0;
+    struct mfx_fax_result r;
+    switch (mfx_leg_report_next(&a->rep, a->clk, &pages, &tone, &r)) {
+    case MFX_LEG_PAGE:
+        if (a->cb.page) a->cb.page(a->ctx, pages);
+        break;
+    case MFX_LEG_TONE:
+        mfx_debug("media", "%s heard %s", a->tag, modem_connect_tone_to_str(tone));
+        if (a->tone_fn) a->tone_fn(a->ctx, tone);
+        break;
+    case MFX_LEG_DONE:
+        if (a->cb.done) a->cb.done(a->ctx, &r);
+        break;
+    case MFX_LEG_NOTHING:
+        break;
+    }
 }
 
 /* ---- fax tone detection (for the switch to T.38) ----------------------- */
 
 /* spandsp's tone report, from inside modem_connect_tones_rx: the first tone
- * (not the NONE that reports a tone's end) is kept and reported from the
- * loop; the detector is freed after the frame (see on_tick). */
+ * (not the NONE that reports a tone's end) is kept and told by deliver();
+ * the detector is freed after the frame (see on_tick). */
 static void on_tone(void *user, int code, int level, int delay)
 {
     (void)level; (void)delay;
     struct mfx_audio_fax *a = user;
-    if (code == MODEM_CONNECT_TONES_NONE || a->tone) return;
-    a->tone = code;
-    struct timeval zero = { 0, 0 };
-    evtimer_add(a->tone_ev, &zero);
-}
-
-static void deliver_tone(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd; (void)what;
-    struct mfx_audio_fax *a = arg;
-    mfx_debug("media", "%s heard %s", a->tag, modem_connect_tone_to_str(a->tone));
-    if (a->tone_fn) a->tone_fn(a->ctx, a->tone);       /* may free a: touch nothing after */
+    if (code != MODEM_CONNECT_TONES_NONE && !a->dead) mfx_leg_report_tone(&a->rep, a->clk, code);
 }
 
 /* ---- sending ----------------------------------------------------------- */
@@ -162,12 +161,15 @@ static void send_now(struct mfx_audio_fax *a, const uint8_t *buf, size_t len)
         a->st.tx_packets++;
 }
 
+/* A delayed packet's time has come (media thread; destroy() frees what is
+ * still pending, so a is alive). */
 static void delayed_fire(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd; (void)what;
     struct delayed *d = arg;
     struct mfx_audio_fax *a = d->a;
-    send_now(a, d->buf, d->len);
+    mfx_media_clock_lock(a->clk);
+    if (!a->dead) send_now(a, d->buf, d->len);
     if (d->prev) d->prev->next = d->next;
     else a->inflight = d->next;
     if (d->next) d->next->prev = d->prev;
@@ -175,6 +177,7 @@ static void delayed_fire(evutil_socket_t fd, short what, void *arg)
     d->next = a->spare;
     a->spare = d;
     a->n_delayed--;
+    mfx_media_clock_unlock(a->clk);
 }
 
 /* Sends one packet through the impairments: random loss, then a random delay
@@ -201,7 +204,7 @@ static void send_packet(struct mfx_audio_fax *a, const uint8_t *buf, size_t len)
     } else {
         d = mfx_calloc(1, sizeof *d);
         d->a = a;
-        d->ev = evtimer_new(a->base, delayed_fire, d);
+        d->ev = evtimer_new(mfx_media_clock_base(a->clk), delayed_fire, d);
         if (!d->ev) abort();
     }
     memcpy(d->buf, buf, len);
@@ -270,7 +273,7 @@ static void take_packet(struct mfx_audio_fax *a, const uint8_t *buf, size_t n, c
 #define RX_BATCH 8
 static void drain(struct mfx_audio_fax *a)
 {
-    static uint8_t bufs[RX_BATCH][RX_BUF];   /* the loop thread's only: consumed before returning */
+    static _Thread_local uint8_t bufs[RX_BATCH][RX_BUF];   /* consumed before returning */
     struct mmsghdr msgs[RX_BATCH];
     struct iovec iov[RX_BATCH];
     struct sockaddr_storage from[RX_BATCH];
@@ -295,9 +298,8 @@ static void drain(struct mfx_audio_fax *a)
     }
 }
 
-/* One 20 ms step of the leg (see the top of the file). The page callback
- * runs from inside fax_rx/fax_tx here; if it frees the leg, the freeing
- * finishes at the end of this step. */
+/* One 20 ms step of the leg (see the top of the file); media thread, lock
+ * held. */
 static void on_tick(void *arg)
 {
     struct mfx_audio_fax *a = arg;
@@ -312,21 +314,15 @@ static void on_tick(void *arg)
         /* A missing frame is silence to the detector, which ends a tone: as on the line. */
         if (got != 1) memset(amp, 0, sizeof amp);
         modem_connect_tones_rx(a->tone_rx, amp, FRAME);
-        if (a->tone) {
+        if (a->rep.tone) {
             modem_connect_tones_rx_free(a->tone_rx);
             a->tone_rx = NULL;
         }
     }
     if (a->fax) {
-        a->in_tick = true;
         if (got == 1) fax_rx(a->fax, amp, FRAME);
         else fax_rx_fillin(a->fax, FRAME);
-        if (!a->dead) n = fax_tx(a->fax, amp, FRAME);
-        a->in_tick = false;
-        if (a->dead) {
-            destroy(a);
-            return;
-        }
+        n = fax_tx(a->fax, amp, FRAME);
     } else if (a->mode == MFX_AUDIO_SPEECH) {
         speech_frame(a, amp);
         n = FRAME;
@@ -352,7 +348,7 @@ static void on_tick(void *arg)
 
 /* ---- public API -------------------------------------------------------- */
 
-struct mfx_audio_fax *mfx_audio_fax_new(struct event_base *base, struct mfx_media_clock *clk, const char *local_ip,
+struct mfx_audio_fax *mfx_audio_fax_new(struct mfx_media_clock *clk, const char *local_ip,
                                         enum mfx_audio_mode mode, const struct mfx_fax_params *p,
                                         const struct mfx_audio_impair *imp,
                                         const struct mfx_audio_fax_callbacks *cb, void *ctx, char **err)
@@ -374,7 +370,6 @@ struct mfx_audio_fax *mfx_audio_fax_new(struct event_base *base, struct mfx_medi
         return NULL;
     }
     struct mfx_audio_fax *a = mfx_calloc(1, sizeof *a);
-    a->base = base;
     a->clk = clk;
     a->mode = mode;
     a->fd = fd;
@@ -384,9 +379,8 @@ struct mfx_audio_fax *mfx_audio_fax_new(struct event_base *base, struct mfx_medi
     if (cb) a->cb = *cb;
     a->ctx = ctx;
     snprintf(a->tag, sizeof a->tag, "%s", p && p->log_tag ? p->log_tag : "audio");
-    a->done_ev = evtimer_new(base, deliver_done, a);
-    a->tone_ev = evtimer_new(base, deliver_tone, a);
-    if (!a->done_ev || !a->tone_ev) abort();
+    a->rep.post.fn = deliver;
+    a->rep.post.ctx = a;
     if (imp) a->imp = *imp;
     if (a->imp.loss_pct < 0) a->imp.loss_pct = 0;
     if (a->imp.jitter_ms < 0) a->imp.jitter_ms = 0;
@@ -419,19 +413,24 @@ struct mfx_audio_fax *mfx_audio_fax_new(struct event_base *base, struct mfx_medi
 
 void mfx_audio_fax_set_fax_tone(struct mfx_audio_fax *a, mfx_audio_fax_tone_fn fn)
 {
-    if (a->dead) return;
-    if (!fn || a->tone) {
+    mfx_media_clock_lock(a->clk);
+    if (!fn || a->rep.tone) {
         /* Stop listening (a tone heard but not yet delivered is not delivered). */
-        if (!fn) a->tone_fn = NULL;
+        if (!fn) {
+            a->tone_fn = NULL;
+            a->rep.tone_wanted = false;
+        }
         if (a->tone_rx) modem_connect_tones_rx_free(a->tone_rx);
         a->tone_rx = NULL;
-        return;
+    } else {
+        a->tone_fn = fn;
+        a->rep.tone_wanted = true;
+        if (!a->tone_rx) {
+            a->tone_rx = modem_connect_tones_rx_init(NULL, MODEM_CONNECT_TONES_FAX_CED_OR_PREAMBLE, on_tone, a);
+            if (!a->tone_rx) abort();
+        }
     }
-    a->tone_fn = fn;
-    if (!a->tone_rx) {
-        a->tone_rx = modem_connect_tones_rx_init(NULL, MODEM_CONNECT_TONES_FAX_CED_OR_PREAMBLE, on_tone, a);
-        if (!a->tone_rx) abort();
-    }
+    mfx_media_clock_unlock(a->clk);
 }
 
 int mfx_audio_fax_local_port(const struct mfx_audio_fax *a)
@@ -441,13 +440,17 @@ int mfx_audio_fax_local_port(const struct mfx_audio_fax *a)
 
 int mfx_audio_fax_set_jitter(struct mfx_audio_fax *a, int delay_frames, int capacity_frames)
 {
-    if (a->started) return -1;
     struct mfx_jitter *probe = mfx_jitter_new(delay_frames, capacity_frames);
     if (!probe) return -1;
     mfx_jitter_free(probe);
-    a->jb_delay = delay_frames;
-    a->jb_capacity = capacity_frames;
-    return 0;
+    mfx_media_clock_lock(a->clk);
+    bool started = a->started;
+    if (!started) {
+        a->jb_delay = delay_frames;
+        a->jb_capacity = capacity_frames;
+    }
+    mfx_media_clock_unlock(a->clk);
+    return started ? -1 : 0;
 }
 
 int mfx_audio_fax_set_jitter_ms(struct mfx_audio_fax *a, int delay_ms)
@@ -474,6 +477,7 @@ int mfx_audio_fax_start(struct mfx_audio_fax *a, const char *remote_ip, int remo
         *err = mfx_asprintf("remote media address %s is not of the local address family", remote_ip);
         return -1;
     }
+    mfx_media_clock_lock(a->clk);
     a->remote = ss;
     a->remote_len = len;
     if (a->pt != pt || !a->g711) {
@@ -491,45 +495,44 @@ int mfx_audio_fax_start(struct mfx_audio_fax *a, const char *remote_ip, int remo
         a->started = true;
         a->tick = mfx_media_clock_add(a->clk, on_tick, a);
     }
+    mfx_media_clock_unlock(a->clk);
     mfx_debug("media", "%s media to %s:%d pt %d", a->tag, remote_ip, remote_port, pt);
     return 0;
 }
 
-int mfx_audio_fax_result(const struct mfx_audio_fax *a, struct mfx_fax_result *out)
+int mfx_audio_fax_result(struct mfx_audio_fax *a, struct mfx_fax_result *out)
 {
     if (!a->fax) return -1;
-    if (a->phase_e) {
-        *out = a->result;
-        return 0;
+    mfx_media_clock_lock(a->clk);
+    if (a->rep.phase_e) {
+        *out = a->rep.result;
+    } else {
+        memset(out, 0, sizeof *out);
+        t30_state_t *t30 = fax_get_t30_state(a->fax);
+        mfx_t30_result_fill(t30, a->transmit, T30_ERR_CALLDROPPED, out);
+        out->remote_fax_seen = mfx_t30_remote_fax_seen(t30);
     }
-    memset(out, 0, sizeof *out);
-    t30_state_t *t30 = fax_get_t30_state(a->fax);
-    mfx_t30_result_fill(t30, a->transmit, T30_ERR_CALLDROPPED, out);
-    out->remote_fax_seen = mfx_t30_remote_fax_seen(t30);
+    mfx_media_clock_unlock(a->clk);
     return 0;
 }
 
 void mfx_audio_fax_free(struct mfx_audio_fax *a)
 {
     if (!a) return;
-    if (a->tick) mfx_media_clock_remove(a->clk, a->tick);   /* safe inside a tick too */
+    mfx_media_clock_lock(a->clk);
+    mfx_media_clock_remove(a->clk, a->tick);
     a->tick = NULL;
-    if (a->in_tick) {
-        /* Called from the page callback, inside spandsp: no more callbacks,
-         * and on_tick frees the rest once spandsp has returned. */
-        a->dead = true;
-        memset(&a->cb, 0, sizeof a->cb);
-        a->tone_fn = NULL;
-        return;
-    }
-    destroy(a);
+    mfx_media_clock_unpost(a->clk, &a->rep.post);
+    a->dead = true;                                          /* no callback from here on */
+    mfx_media_clock_retire(a->clk, destroy, a);              /* delayed sends are the media loop's */
+    mfx_media_clock_unlock(a->clk);
 }
 
-/* Releases everything the leg owns; no callback runs after this. */
-static void destroy(struct mfx_audio_fax *a)
+/* Releases everything the leg owns (the media thread, or the owner once the
+ * clock has stopped). */
+static void destroy(void *obj)
 {
-    event_free(a->done_ev);
-    event_free(a->tone_ev);
+    struct mfx_audio_fax *a = obj;
     if (a->tone_rx) modem_connect_tones_rx_free(a->tone_rx);
     for (struct delayed *d = a->inflight, *next; d; d = next) {
         next = d->next;
@@ -553,9 +556,11 @@ static void destroy(struct mfx_audio_fax *a)
     free(a);
 }
 
-void mfx_audio_fax_stats(const struct mfx_audio_fax *a, struct mfx_audio_stats *out)
+void mfx_audio_fax_stats(struct mfx_audio_fax *a, struct mfx_audio_stats *out)
 {
+    mfx_media_clock_lock(a->clk);
     *out = a->st;
     if (a->jb) mfx_jitter_stats(a->jb, &out->jb);
     else memset(&out->jb, 0, sizeof out->jb);
+    mfx_media_clock_unlock(a->clk);
 }

@@ -8,7 +8,9 @@
  * fax_rx_fillin when it is missing), and sends the 160 samples fax_tx makes
  * as one RTP packet. The SIP carrier owns the leg: it creates it before the
  * SDP offer/answer (for the local port), starts it with the far end's
- * address and payload type, and frees it at hang-up. Loop thread only.
+ * address and payload type, and frees it at hang-up. The media runs on the
+ * clock's media thread; these functions and the callbacks belong to the
+ * clock's owner thread (its loop runs the callbacks).
  */
 #ifndef MFX_MEDIA_AUDIO_FAX_H
 #define MFX_MEDIA_AUDIO_FAX_H
@@ -19,7 +21,6 @@
 #include "media_clock.h"
 #include "t30_setup.h"
 
-struct event_base;
 struct mfx_audio_fax;
 
 #define MFX_AUDIO_JITTER_DELAY 3          /* frames (60 ms): the default playout delay */
@@ -39,8 +40,8 @@ struct mfx_audio_impair {
 };
 
 struct mfx_audio_fax_callbacks {
-    void (*page)(void *ctx, int pages_so_far);                /* may be NULL; may free the leg */
-    void (*done)(void *ctx, const struct mfx_fax_result *r);  /* exactly once, from the loop; may free the leg */
+    void (*page)(void *ctx, int pages_so_far);                /* may be NULL; once per page, in order; may free the leg */
+    void (*done)(void *ctx, const struct mfx_fax_result *r);  /* exactly once, after the pages; may free the leg */
 };
 
 /* The fax tone callback (mfx_audio_fax_set_fax_tone); ctx is the leg's. It
@@ -55,8 +56,7 @@ typedef void (*mfx_audio_fax_tone_fn)(void *ctx, int tone);
  * imp (may be NULL) is copied. Media flows only after
  * mfx_audio_fax_start(). Returns the leg, or NULL with *err (free it).
  * Free the leg with mfx_audio_fax_free(). */
-struct mfx_audio_fax *mfx_audio_fax_new(struct event_base *base,           /* the loop the clock runs on */
-                                        struct mfx_media_clock *clk,       /* the shared media clock */
+struct mfx_audio_fax *mfx_audio_fax_new(struct mfx_media_clock *clk,       /* the shared media clock */
                                         const char *local_ip,              /* e.g. "127.0.0.1" */
                                         enum mfx_audio_mode mode,
                                         const struct mfx_fax_params *p,    /* FAX mode: what to send/receive */
@@ -65,7 +65,7 @@ struct mfx_audio_fax *mfx_audio_fax_new(struct event_base *base,           /* th
                                         void *ctx,                         /* passed to cb */
                                         char **err);                       /* OUT: why it failed */
 
-/* Asks for fn(ctx, tone) once, from the loop (a zero-timeout event), when
+/* Asks for fn(ctx, tone) once, from the owner's loop, when
  * the RECEIVED audio carries a fax answer tone (CED, 2100 Hz, T.30 §4.3.1)
  * or a V.21 HDLC preamble (the flags before DIS): the far end is a fax, time
  * for the T.38 re-INVITE (DESIGN §10, t38 = auto). tone is spandsp's
@@ -105,7 +105,7 @@ void mfx_audio_fax_free(struct mfx_audio_fax *a);
 /* The T.30 state so far (e.g. the far end hung up before phase E): the
  * completion is T30_ERR_CALLDROPPED until phase E, then phase E's. Returns
  * 0, or -1 if the leg has no fax engine (SILENCE/SPEECH). */
-int mfx_audio_fax_result(const struct mfx_audio_fax *a, struct mfx_fax_result *out);
+int mfx_audio_fax_result(struct mfx_audio_fax *a, struct mfx_fax_result *out);
 
 struct mfx_audio_stats {
     uint64_t rx_packets;              /* accepted and given to the jitter buffer */
@@ -116,6 +116,6 @@ struct mfx_audio_stats {
     struct mfx_jitter_stats jb;
     uint64_t tx_lost;                 /* dropped by the loss impairment */
 };
-void mfx_audio_fax_stats(const struct mfx_audio_fax *a, struct mfx_audio_stats *out);
+void mfx_audio_fax_stats(struct mfx_audio_fax *a, struct mfx_audio_stats *out);
 
 #endif

@@ -11,15 +11,18 @@
  * may send nothing or several IFPs. Each IFP goes through the UDPTL sender
  * (redundancy or FEC, the peer's max datagram) and is sent as many times as
  * spandsp asks (indicators and the end of data 3 times: the copies share one
- * sequence number), through the optional impairments. Phase E is reported
- * from a zero-timeout event, never from inside spandsp, so the done callback
- * may free the leg. The G.711 twin is audio_fax.c; T.30's configuration is
+ * sequence number), through the optional impairments. Ticks and reads run
+ * on the media thread with the clock's lock held; pages and phase E reach
+ * the owner as posts (leg_report.h), never from inside spandsp, so every
+ * callback may free the leg, which retires it to the media thread. The
+ * G.711 twin is audio_fax.c; T.30's configuration is
  * in t30_setup.c; the SIP carrier drives this.
  */
 #include "config.h"
 #include "mfx.h"
 #include "log.h"
 #include "t38_fax.h"
+#include "leg_report.h"
 #include "udp.h"
 
 #include <errno.h>
@@ -42,7 +45,6 @@
 #define HOLD_TICKS 5                      /* reorder impairment: a held datagram goes out after 100 ms at most */
 
 struct mfx_t38_fax {
-    struct event_base *base;
     struct mfx_media_clock *clk;
     struct mfx_media_tick *tick;
     int fd;
@@ -67,49 +69,54 @@ struct mfx_t38_fax {
 
     struct mfx_t38_fax_callbacks cb;
     void *ctx;
-    struct event *done_ev;
-    struct event *rx_ev;                  /* the socket is readable */
-    bool phase_e, done_queued;
-    struct mfx_fax_result result;
+    struct mfx_leg_report rep;            /* pages, phase E: told by deliver() */
+    struct event *rx_ev;                  /* the socket is readable (the media loop's) */
+    bool rx_on;                           /* rx_ev added (by the first tick) */
 
-    bool in_tick;                         /* spandsp is on the stack: freeing must wait */
-    bool dead;                            /* freed from inside a tick: finish at its end */
+    bool dead;                            /* freed by the owner: retired, waiting for destroy() */
 
     struct mfx_t38_stats st;
     char tag[MFX_ID_MAX + 8];
 };
 
-static void destroy(struct mfx_t38_fax *t);
+static void destroy(void *obj);
 
 /* ---- small helpers (the socket ones as in audio_fax.c) ----------------- */
 
 /* ---- T.30 events ------------------------------------------------------- */
 
+/* A page, from inside spandsp on the media thread: told by deliver(). */
 static void on_page(void *ctx, int pages)
 {
     struct mfx_t38_fax *t = ctx;
-    if (t->cb.page && !t->dead) t->cb.page(t->ctx, pages);
+    if (!t->dead) mfx_leg_report_page(&t->rep, t->clk, pages);
 }
 
-/* Phase E, from inside spandsp: keep the result, report it from the loop. */
+/* Phase E, from inside spandsp: kept and told by deliver(). */
 static void on_t30_done(void *ctx, const struct mfx_fax_result *r)
 {
     struct mfx_t38_fax *t = ctx;
-    if (t->phase_e || t->dead) return;
-    t->phase_e = true;
-    t->result = *r;
-    if (!t->done_queued) {
-        t->done_queued = true;
-        struct timeval zero = { 0, 0 };
-        evtimer_add(t->done_ev, &zero);
-    }
+    if (!t->dead) mfx_leg_report_done(&t->rep, t->clk, r);
 }
 
-static void deliver_done(evutil_socket_t fd, short what, void *arg)
+/* On the owner's loop: one callback per run (each may free the leg: touch
+ * nothing after). */
+static void deliver(void *arg)
 {
-    (void)fd; (void)what;
     struct mfx_t38_fax *t = arg;
-    if (t->cb.done) t->cb.done(t->ctx, &t->result);   /* may free t: touch nothing after */
+    int pages = 0, tone = 0;
+    struct mfx_fax_result r;
+    switch (mfx_leg_report_next(&t->rep, t->clk, &pages, &tone, &r)) {
+    case MFX_LEG_PAGE:
+        if (t->cb.page) t->cb.page(t->ctx, pages);
+        break;
+    case MFX_LEG_DONE:
+        if (t->cb.done) t->cb.done(t->ctx, &r);
+        break;
+    case MFX_LEG_TONE:
+    case MFX_LEG_NOTHING:
+        break;
+    }
 }
 
 /* ---- sending ----------------------------------------------------------- */
@@ -220,30 +227,28 @@ static void drain(struct mfx_t38_fax *t)
 
 /* ---- the tick ---------------------------------------------------------- */
 
-/* One 20 ms step of the leg (see the top of the file). The page callback
- * runs from inside spandsp here; if it frees the leg, the freeing finishes
- * at the end of this step. */
+/* The socket is readable (media thread). */
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     struct mfx_t38_fax *t = arg;
-    t->in_tick = true;                    /* spandsp runs: a free from a callback waits */
-    drain(t);
-    t->in_tick = false;
-    if (t->dead) destroy(t);
+    mfx_media_clock_lock(t->clk);
+    if (!t->dead) drain(t);
+    mfx_media_clock_unlock(t->clk);
 }
 
+/* One 20 ms step of the leg (see the top of the file); media thread, lock
+ * held. The first one starts reading: the media loop is this thread's. */
 static void on_tick(void *arg)
 {
     struct mfx_t38_fax *t = arg;
-    t->in_tick = true;
-    if (!t->dead) t38_terminal_send_timeout(t->t38, TICK_SAMPLES);
-    t->in_tick = false;
-    if (t->dead) {
-        destroy(t);
-        return;
+    if (!t->rx_on) {
+        event_add(t->rx_ev, NULL);
+        t->rx_on = true;
+        drain(t);                                           /* what came before */
     }
+    t38_terminal_send_timeout(t->t38, TICK_SAMPLES);
     if (t->held_len && ++t->held_ticks >= HOLD_TICKS) flush_held(t);
 }
 
@@ -302,7 +307,7 @@ static void apply_session(struct mfx_t38_fax *t, const struct mfx_t38_session *s
 
 /* ---- public API -------------------------------------------------------- */
 
-struct mfx_t38_fax *mfx_t38_fax_new(struct event_base *base, struct mfx_media_clock *clk, const char *local_ip,
+struct mfx_t38_fax *mfx_t38_fax_new(struct mfx_media_clock *clk, const char *local_ip,
                                     const struct mfx_fax_params *p, const struct mfx_t38_impair *imp,
                                     const struct mfx_t38_fax_callbacks *cb, void *ctx, char **err)
 {
@@ -319,17 +324,16 @@ struct mfx_t38_fax *mfx_t38_fax_new(struct event_base *base, struct mfx_media_cl
         return NULL;
     }
     struct mfx_t38_fax *t = mfx_calloc(1, sizeof *t);
-    t->base = base;
     t->clk = clk;
     t->fd = fd;
     t->local_port = port;
     if (cb) t->cb = *cb;
     t->ctx = ctx;
     snprintf(t->tag, sizeof t->tag, "%s", p->log_tag ? p->log_tag : "t38");
-    t->done_ev = evtimer_new(base, deliver_done, t);
-    t->rx_ev = event_new(base, fd, EV_READ | EV_PERSIST, on_readable, t);
-    if (!t->done_ev || !t->rx_ev) abort();
-    event_add(t->rx_ev, NULL);
+    t->rep.post.fn = deliver;
+    t->rep.post.ctx = t;
+    t->rx_ev = event_new(mfx_media_clock_base(clk), fd, EV_READ | EV_PERSIST, on_readable, t);
+    if (!t->rx_ev) abort();
 
     if (imp) t->imp = *imp;
     double *pct[] = { &t->imp.loss_pct, &t->imp.dup_pct, &t->imp.reorder_pct };
@@ -375,12 +379,17 @@ int mfx_t38_fax_start(struct mfx_t38_fax *t, const char *remote_ip, int remote_p
         *err = mfx_asprintf("remote UDPTL address %s is not of the local address family", remote_ip);
         return -1;
     }
+    mfx_media_clock_lock(t->clk);
     t->remote = ss;
     t->remote_len = len;
-    if (!t->started) {
+    bool first = !t->started;
+    if (first) {
         apply_session(t, s);
         t->started = true;
         t->tick = mfx_media_clock_add(t->clk, on_tick, t);
+    }
+    mfx_media_clock_unlock(t->clk);
+    if (first) {
         static const char *const ec_names[] = { "no EC", "redundancy", "FEC" };
         mfx_debug("media", "%s T.38 to %s:%d: version %d, %d bit/s, %s, max datagram %d, %s (depth %d)", t->tag,
                   remote_ip, remote_port, t->sess.version, t->sess.max_bit_rate,
@@ -392,38 +401,38 @@ int mfx_t38_fax_start(struct mfx_t38_fax *t, const char *remote_ip, int remote_p
     return 0;
 }
 
-int mfx_t38_fax_result(const struct mfx_t38_fax *t, struct mfx_fax_result *out)
+int mfx_t38_fax_result(struct mfx_t38_fax *t, struct mfx_fax_result *out)
 {
-    if (t->phase_e) {
-        *out = t->result;
-        return 0;
+    mfx_media_clock_lock(t->clk);
+    if (t->rep.phase_e) {
+        *out = t->rep.result;
+    } else {
+        memset(out, 0, sizeof *out);
+        t30_state_t *t30 = t38_terminal_get_t30_state(t->t38);
+        mfx_t30_result_fill(t30, t->transmit, T30_ERR_CALLDROPPED, out);
+        out->remote_fax_seen = mfx_t30_remote_fax_seen(t30);
     }
-    memset(out, 0, sizeof *out);
-    t30_state_t *t30 = t38_terminal_get_t30_state(t->t38);
-    mfx_t30_result_fill(t30, t->transmit, T30_ERR_CALLDROPPED, out);
-    out->remote_fax_seen = mfx_t30_remote_fax_seen(t30);
+    mfx_media_clock_unlock(t->clk);
     return 0;
 }
 
 void mfx_t38_fax_free(struct mfx_t38_fax *t)
 {
     if (!t) return;
-    if (t->tick) mfx_media_clock_remove(t->clk, t->tick);   /* safe inside a tick too */
+    mfx_media_clock_lock(t->clk);
+    mfx_media_clock_remove(t->clk, t->tick);
     t->tick = NULL;
-    if (t->in_tick) {
-        /* Called from the page callback, inside spandsp: no more callbacks,
-         * and on_tick frees the rest once spandsp has returned. */
-        t->dead = true;
-        memset(&t->cb, 0, sizeof t->cb);
-        return;
-    }
-    destroy(t);
+    mfx_media_clock_unpost(t->clk, &t->rep.post);
+    t->dead = true;                                          /* no callback from here on */
+    mfx_media_clock_retire(t->clk, destroy, t);              /* rx_ev is the media loop's */
+    mfx_media_clock_unlock(t->clk);
 }
 
-/* Releases everything the leg owns; no callback runs after this. */
-static void destroy(struct mfx_t38_fax *t)
+/* Releases everything the leg owns (the media thread, or the owner once the
+ * clock has stopped). */
+static void destroy(void *obj)
 {
-    event_free(t->done_ev);
+    struct mfx_t38_fax *t = obj;
     event_free(t->rx_ev);
     close(t->fd);
     t30_state_t *t30 = t38_terminal_get_t30_state(t->t38);
@@ -436,8 +445,10 @@ static void destroy(struct mfx_t38_fax *t)
     free(t);
 }
 
-void mfx_t38_fax_stats(const struct mfx_t38_fax *t, struct mfx_t38_stats *out)
+void mfx_t38_fax_stats(struct mfx_t38_fax *t, struct mfx_t38_stats *out)
 {
+    mfx_media_clock_lock(t->clk);
     *out = t->st;
     mfx_udptl_rx_stats(t->urx, &out->udptl);
+    mfx_media_clock_unlock(t->clk);
 }

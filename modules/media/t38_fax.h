@@ -11,7 +11,9 @@
  * training, image data) in real media time. The SIP carrier owns the leg: it
  * creates it for the local port of its m=image line, starts it with the far
  * end's address and what SDP negotiated (struct mfx_t38_session), and frees
- * it at hang-up. Loop thread only.
+ * it at hang-up. The media runs on the clock's media thread (the socket is
+ * read on its loop); these functions and the callbacks belong to the
+ * clock's owner thread, as for audio_fax.h.
  */
 #ifndef MFX_MEDIA_T38_FAX_H
 #define MFX_MEDIA_T38_FAX_H
@@ -22,7 +24,6 @@
 #include "t30_setup.h"
 #include "udptl.h"
 
-struct event_base;
 struct mfx_t38_fax;
 
 /* What SDP negotiated (RFC 4612 / T.38 Annex D attributes; the carrier maps
@@ -48,7 +49,7 @@ struct mfx_t38_impair {
 
 struct mfx_t38_fax_callbacks {
     void (*page)(void *ctx, int pages_so_far);                /* may be NULL; may free the leg */
-    void (*done)(void *ctx, const struct mfx_fax_result *r);  /* exactly once, from the loop; may free the leg */
+    void (*done)(void *ctx, const struct mfx_fax_result *r);  /* exactly once, after the pages; may free the leg */
 };
 
 /* Creates a leg with a nonblocking UDP socket bound to local_ip (numeric
@@ -58,8 +59,7 @@ struct mfx_t38_fax_callbacks {
  * and cb (may be NULL) are copied. Nothing is sent before
  * mfx_t38_fax_start(). Returns the leg, or NULL with *err (free it). Free
  * the leg with mfx_t38_fax_free(). */
-struct mfx_t38_fax *mfx_t38_fax_new(struct event_base *base,            /* the loop the clock runs on */
-                                    struct mfx_media_clock *clk,        /* the shared media clock */
+struct mfx_t38_fax *mfx_t38_fax_new(struct mfx_media_clock *clk,        /* the shared media clock */
                                     const char *local_ip,               /* e.g. "127.0.0.1" */
                                     const struct mfx_fax_params *p,     /* what to send / receive */
                                     const struct mfx_t38_impair *imp,   /* NULL: none; on what WE send */
@@ -91,7 +91,7 @@ void mfx_t38_fax_free(struct mfx_t38_fax *t);
 
 /* The T.30 state so far: the completion is T30_ERR_CALLDROPPED until phase
  * E, then phase E's. Returns 0. */
-int mfx_t38_fax_result(const struct mfx_t38_fax *t, struct mfx_fax_result *out);
+int mfx_t38_fax_result(struct mfx_t38_fax *t, struct mfx_fax_result *out);
 
 struct mfx_t38_stats {
     uint64_t rx_datagrams;            /* from the remote address, given to the UDPTL receiver */
@@ -103,6 +103,6 @@ struct mfx_t38_stats {
     uint64_t tx_encode_failed;        /* an IFP that did not fit the peer's max datagram: the fax ends */
     uint64_t tx_lost, tx_duplicated, tx_reordered;  /* by the impairment */
 };
-void mfx_t38_fax_stats(const struct mfx_t38_fax *t, struct mfx_t38_stats *out);
+void mfx_t38_fax_stats(struct mfx_t38_fax *t, struct mfx_t38_stats *out);
 
 #endif

@@ -9,6 +9,7 @@
 #include "mfx.h"
 #include "faxpages.h"
 
+#include <event2/event.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,4 +126,11 @@ double mfx_test_media_speed(void)
     if (s && atof(s) > 0) return atof(s);
     const char *san = getenv("MFX_SANITIZERS");
     return san && *san ? 6 : 12;
+}
+
+void mfx_test_run_loop_ms(struct event_base *base, int ms)
+{
+    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+    event_base_loopexit(base, &tv);
+    event_base_dispatch(base);
 }

@@ -28,4 +28,9 @@ int mfx_faxpages_compare(const char *path, int pages);
  * still delivers packets within the jitter buffer's wall-clock delay. */
 double mfx_test_media_speed(void);
 
+/* Runs base for ms milliseconds of wall time (the media clock's posts keep
+ * an event pending, so a loop never returns for lack of events). */
+struct event_base;
+void mfx_test_run_loop_ms(struct event_base *base, int ms);
+
 #endif

@@ -16,6 +16,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import dgram from 'node:dgram';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -82,7 +83,7 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A TCP port that was free on 127.0.0.1 a moment ago (bind port 0, read it, close). */
-export function freePort(host = '127.0.0.1') {
+function freeTcpPort(host) {
     return new Promise((resolve, reject) => {
         const srv = net.createServer();
         srv.unref();
@@ -92,6 +93,31 @@ export function freePort(host = '127.0.0.1') {
             srv.close((err) => (err ? reject(err) : resolve(port)));
         });
     });
+}
+
+/** True if UDP host:port could be bound a moment ago. */
+export function udpFree(port, host = '127.0.0.1') {
+    return new Promise((resolve) => {
+        const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+        s.unref();
+        s.once('error', () => { s.close(); resolve(false); });
+        s.bind(port, host, () => s.close(() => resolve(true)));
+    });
+}
+
+/**
+ * A port free on 127.0.0.1 for TCP AND UDP a moment ago, and, with
+ * `alsoFree` (offsets such as [2]), port + each offset free for UDP too: SIP
+ * listens on both transports, and sipp's -mp also binds port + 2. A TCP-only
+ * probe once handed the daemon a port sipp's media held.
+ */
+export async function freePort(host = '127.0.0.1', alsoFree = []) {
+    for (let i = 0; ; i++) {
+        const port = await freeTcpPort(host);
+        let ok = await udpFree(port, host);
+        for (const d of alsoFree) ok = ok && port + d < 65536 && (await udpFree(port + d, host));
+        if (ok || i >= 50) return port;
+    }
 }
 
 /** The last `lines` lines of a text file, or a note saying why there are none. */

@@ -97,7 +97,7 @@ export async function startSipp({ scenario, port, args = [], timeoutSec = 60 } =
     const file = scenarioPath(scenario);
     if (!fs.existsSync(file)) throw new Error(`no sipp scenario ${file}`);
     port = port || (await freePort());
-    const mediaPort = await freePort();
+    const mediaPort = await freePort('127.0.0.1', [1, 2, 3]);   // sipp echoes on -mp and -mp + 2
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mfx-sipp-'));
     const messagesFile = path.join(dir, 'messages.log');
     const errorsFile = path.join(dir, 'errors.log');
