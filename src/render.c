@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,6 +32,7 @@
 extern char **environ;
 
 #define RESULT_MAX 4096
+#define RENDER_NICE 10                 /* renderers run below the daemon (see spawn) */
 
 struct job {
     struct job *next, *prev;
@@ -233,6 +235,10 @@ static void spawn(struct job *j)
         fail_now(j, "The renderer could not be started.");
         return;
     }
+    /* Rendering is batch work; calls in progress are not: a renderer yields
+     * the CPU to the media thread (media_clock.c) and to the API. The child
+     * runs its first microseconds at our priority, which is harmless. */
+    setpriority(PRIO_PROCESS, (id_t)pid, RENDER_NICE);
     j->pid = pid;
     j->pipe_fd = pfd[0];
     evutil_make_socket_nonblocking(j->pipe_fd);

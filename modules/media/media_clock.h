@@ -63,6 +63,16 @@ void mfx_media_clock_remove(struct mfx_media_clock *c, struct mfx_media_tick *t)
 /* Ticks registered now. Lock held. */
 size_t mfx_media_clock_count(const struct mfx_media_clock *c);
 
+/* Sockets read only when they hold data (T.38 legs, which receive in a few
+ * ticks of a hundred): before each tick the clock asks the kernel once for
+ * all of them (epoll with timeout 0) and sets *ready for each readable one;
+ * the tick reads and clears it. Nobody sleeps on that epoll set, so an
+ * arriving datagram wakes no thread; a socket not drained is reported again.
+ * watch: any thread (returns 0, or -1 with errno); unwatch: the media thread,
+ * or once it has stopped (a leg's destroy), before closing fd. */
+int mfx_media_clock_watch(struct mfx_media_clock *c, int fd, bool *ready);
+void mfx_media_clock_unwatch(struct mfx_media_clock *c, int fd);
+
 /* A post: fn(ctx) to run once on the owner's loop. Embedded in the object it
  * reports for; zero-initialise it, then set fn and ctx. */
 struct mfx_media_post {

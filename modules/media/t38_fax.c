@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0
  *
- * t38_fax.c: one T.38 fax leg (t38_fax.h). When the socket is readable,
+ * t38_fax.c: one T.38 fax leg (t38_fax.h). In a tick where the socket is
+ * readable (the clock polls every watched socket at once before the ticks),
  * its datagrams (from the remote address only) go into the UDPTL receiver,
  * which hands each IFP, in sequence order and with its UDPTL sequence
  * number, to t38_core_rx_ifp_packet (T.38 §9.1: spandsp learns about losses
@@ -26,7 +27,6 @@
 #include "udp.h"
 
 #include <errno.h>
-#include <event2/event.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <spandsp.h>
@@ -70,8 +70,7 @@ struct mfx_t38_fax {
     struct mfx_t38_fax_callbacks cb;
     void *ctx;
     struct mfx_leg_report rep;            /* pages, phase E: told by deliver() */
-    struct event *rx_ev;                  /* the socket is readable (the media loop's) */
-    bool rx_on;                           /* rx_ev added (by the first tick) */
+    bool rx_ready;                        /* the socket has data (mfx_media_clock_watch) */
 
     bool dead;                            /* freed by the owner: retired, waiting for destroy() */
 
@@ -200,7 +199,8 @@ static void on_ifp(void *ctx, const uint8_t *ifp, size_t len, uint16_t seq)
 
 /* Reads what arrived into the UDPTL receiver. A T.38 leg receives in only
  * a few ticks of a hundred (its peer sends when T.30 has something to say),
- * so it reads when the socket says so rather than polling every tick. */
+ * so it reads when the clock's poll says so rather than asking its socket
+ * every tick (a read that finds nothing costs as much as one that does). */
 static void drain(struct mfx_t38_fax *t)
 {
     uint8_t buf[RX_BUF];
@@ -227,26 +227,14 @@ static void drain(struct mfx_t38_fax *t)
 
 /* ---- the tick ---------------------------------------------------------- */
 
-/* The socket is readable (media thread). */
-static void on_readable(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct mfx_t38_fax *t = arg;
-    mfx_media_clock_lock(t->clk);
-    if (!t->dead) drain(t);
-    mfx_media_clock_unlock(t->clk);
-}
-
 /* One 20 ms step of the leg (see the top of the file); media thread, lock
- * held. The first one starts reading: the media loop is this thread's. */
+ * held. */
 static void on_tick(void *arg)
 {
     struct mfx_t38_fax *t = arg;
-    if (!t->rx_on) {
-        event_add(t->rx_ev, NULL);
-        t->rx_on = true;
-        drain(t);                                           /* what came before */
+    if (t->rx_ready) {
+        t->rx_ready = false;
+        drain(t);
     }
     t38_terminal_send_timeout(t->t38, TICK_SAMPLES);
     if (t->held_len && ++t->held_ticks >= HOLD_TICKS) flush_held(t);
@@ -324,6 +312,12 @@ struct mfx_t38_fax *mfx_t38_fax_new(struct mfx_media_clock *clk, const char *loc
         return NULL;
     }
     struct mfx_t38_fax *t = mfx_calloc(1, sizeof *t);
+    if (mfx_media_clock_watch(clk, fd, &t->rx_ready) != 0) {
+        *err = mfx_asprintf("cannot watch the UDPTL socket: %s", strerror(errno));
+        close(fd);
+        free(t);
+        return NULL;
+    }
     t->clk = clk;
     t->fd = fd;
     t->local_port = port;
@@ -332,8 +326,6 @@ struct mfx_t38_fax *mfx_t38_fax_new(struct mfx_media_clock *clk, const char *loc
     snprintf(t->tag, sizeof t->tag, "%s", p->log_tag ? p->log_tag : "t38");
     t->rep.post.fn = deliver;
     t->rep.post.ctx = t;
-    t->rx_ev = event_new(mfx_media_clock_base(clk), fd, EV_READ | EV_PERSIST, on_readable, t);
-    if (!t->rx_ev) abort();
 
     if (imp) t->imp = *imp;
     double *pct[] = { &t->imp.loss_pct, &t->imp.dup_pct, &t->imp.reorder_pct };
@@ -424,7 +416,7 @@ void mfx_t38_fax_free(struct mfx_t38_fax *t)
     t->tick = NULL;
     mfx_media_clock_unpost(t->clk, &t->rep.post);
     t->dead = true;                                          /* no callback from here on */
-    mfx_media_clock_retire(t->clk, destroy, t);              /* rx_ev is the media loop's */
+    mfx_media_clock_retire(t->clk, destroy, t);              /* the poll may still mark rx_ready */
     mfx_media_clock_unlock(t->clk);
 }
 
@@ -433,7 +425,7 @@ void mfx_t38_fax_free(struct mfx_t38_fax *t)
 static void destroy(void *obj)
 {
     struct mfx_t38_fax *t = obj;
-    event_free(t->rx_ev);
+    mfx_media_clock_unwatch(t->clk, t->fd);
     close(t->fd);
     t30_state_t *t30 = t38_terminal_get_t30_state(t->t38);
     mfx_t30_detach(t30);

@@ -25,7 +25,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { api, freePort } from './lib/daemon.mjs';
+import dgram from 'node:dgram';
+import { api, daemonPath, freePort } from './lib/daemon.mjs';
 import { assertSamePages, eventTypes, rig, send, stopAll, terminal } from './lib/siprig.mjs';
 
 after(stopAll);
@@ -217,4 +218,24 @@ test('a trunk limits channels and calls per second', async () => {
         `${second.attempts[0].started_at} < ${first.attempts[0].completed_at}`);
     const invites = r.peer.events.filter((e) => e.event === 'invite');
     assert.equal(invites.length, 2);
+});
+
+test('a SIP listen address already in use: mintfaxd exits 1 saying so (no crash)', async () => {
+    const port = await freePort();
+    const holder = dgram.createSocket('udp4');
+    await new Promise((resolve) => holder.bind(port, '127.0.0.1', resolve));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mfx-sip-bind-'));
+    try {
+        const r = spawnSync(daemonPath, ['--data-dir', dir, '--listen', `127.0.0.1:${await freePort()}`], {
+            env: { ...process.env, MINTFAX_CARRIER_LIVE: 'sip', MINTFAX_SIP_LISTEN: `127.0.0.1:${port}`,
+                MINTFAX_TRUNK_MAIN_PROXY: 'sip:127.0.0.1:5060' },
+            encoding: 'utf8', timeout: 15000, killSignal: 'SIGKILL',
+        });
+        assert.equal(r.signal, null, `no signal (got ${r.signal}): ${r.stderr}`);
+        assert.equal(r.status, 1, r.stderr);
+        assert.match(r.stderr, new RegExp(`cannot bind SIP to sip:127\\.0\\.0\\.1:${port}`));
+    } finally {
+        holder.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
 });
