@@ -21,6 +21,7 @@
 #include <arpa/inet.h>
 #include <event2/event.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <tiffio.h>
@@ -444,6 +445,98 @@ static int media_clock(void)
     return 0;
 }
 
+/* The clock's other services: a watched socket is marked readable before
+ * the tick that follows a datagram (and not otherwise); a retired object is
+ * destroyed on the media thread; an unposted post never runs. */
+struct services_ctx {
+    struct event_base *base;
+    struct mfx_media_clock *clk;
+    struct mfx_media_tick *tick;
+    struct mfx_media_post done, never;
+    int fd;
+    bool ready;
+    int ticks, ready_ticks, never_runs;
+    pthread_t owner, destroyed_on;
+    bool destroyed;
+};
+
+static void services_done(void *arg)
+{
+    event_base_loopbreak(((struct services_ctx *)arg)->base);
+}
+
+static void services_never(void *arg)
+{
+    ((struct services_ctx *)arg)->never_runs++;
+}
+
+static void services_tick(void *arg)
+{
+    struct services_ctx *sc = arg;
+    sc->ticks++;
+    if (!sc->ready) return;
+    sc->ready = false;
+    sc->ready_ticks++;
+    char buf[64];
+    while (recv(sc->fd, buf, sizeof buf, MSG_DONTWAIT) > 0) {}
+    mfx_media_clock_remove(sc->clk, sc->tick);
+    mfx_media_clock_post(sc->clk, &sc->done);
+}
+
+static void services_destroy(void *arg)
+{
+    struct services_ctx *sc = arg;
+    mfx_media_clock_lock(sc->clk);                           /* runs without it */
+    sc->destroyed_on = pthread_self();
+    sc->destroyed = true;
+    mfx_media_clock_unlock(sc->clk);
+}
+
+static int media_clock_services(void)
+{
+    struct services_ctx sc = { .base = event_base_new(), .owner = pthread_self() };
+    sc.done = (struct mfx_media_post){ .fn = services_done, .ctx = &sc };
+    sc.never = (struct mfx_media_post){ .fn = services_never, .ctx = &sc };
+    sc.clk = mfx_media_clock_new(sc.base, 10);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t alen = sizeof a;
+    sc.fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    int tx = socket(AF_INET, SOCK_DGRAM, 0);
+    TAP_CHECK(sc.fd >= 0 && tx >= 0 && bind(sc.fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+              getsockname(sc.fd, (struct sockaddr *)&a, &alen) == 0);
+    TAP_CHECK(mfx_media_clock_watch(sc.clk, sc.fd, &sc.ready) == 0);
+    mfx_media_clock_lock(sc.clk);
+    sc.tick = mfx_media_clock_add(sc.clk, services_tick, &sc);
+    mfx_media_clock_post(sc.clk, &sc.never);                 /* queued, then taken back: never runs */
+    mfx_media_clock_unpost(sc.clk, &sc.never);
+    mfx_media_clock_unlock(sc.clk);
+    mfx_test_run_loop_ms(sc.base, 100);                     /* about 50 ticks at speed 10, nothing sent */
+    mfx_media_clock_lock(sc.clk);
+    TAP_CHECK(sc.ticks >= 10 && sc.ready_ticks == 0);
+    mfx_media_clock_unlock(sc.clk);
+    TAP_CHECK(sendto(tx, "x", 1, 0, (struct sockaddr *)&a, sizeof a) == 1);
+    struct event *guard = evtimer_new(sc.base, on_wall_limit, sc.base);
+    struct timeval limit = { 10, 0 };
+    evtimer_add(guard, &limit);
+    event_base_dispatch(sc.base);                            /* until the tick that read it posts done */
+    mfx_media_clock_lock(sc.clk);
+    TAP_CHECK(sc.ready_ticks == 1 && mfx_media_clock_count(sc.clk) == 0);
+    mfx_media_clock_retire(sc.clk, services_destroy, &sc);
+    mfx_media_clock_unlock(sc.clk);
+    mfx_test_run_loop_ms(sc.base, 100);
+    mfx_media_clock_lock(sc.clk);
+    TAP_CHECK(sc.destroyed && !pthread_equal(sc.destroyed_on, sc.owner));
+    mfx_media_clock_unlock(sc.clk);
+    TAP_CHECK(sc.never_runs == 0);
+    event_free(guard);
+    mfx_media_clock_unwatch(sc.clk, sc.fd);
+    mfx_media_clock_free(sc.clk);
+    close(sc.fd);
+    close(tx);
+    event_base_free(sc.base);
+    return 0;
+}
+
 /* ---- what a leg accepts ------------------------------------------------ */
 
 struct poll_ctx {
@@ -582,6 +675,7 @@ static int bad_arguments(void)
 
 static const struct tap_case cases[] = {
     { "media clock: order, removal and addition from inside a tick, idle when empty", media_clock },
+    { "media clock: a watched socket is marked readable; retire runs on the media thread; unpost", media_clock_services },
     { "bad arguments are refused with a message", bad_arguments },
     { "RFC 3550: source, payload type and garbage checks; what a leg sends", source_and_payload_checks },
     { "PCMU with ECM: 3 G4 pages arrive bit-exact", pcmu_ecm },
