@@ -85,6 +85,7 @@ static struct {
     char nonce[33];
     int forced;                   /* -1, or a behaviour for every call */
     double slow_seconds;
+    int register_expires;             /* --register-expires: granted in 200 OK to REGISTER, 0: none */
     struct mfx_audio_impair impair;
     bool impaired;
     enum t38_mode t38;
@@ -399,10 +400,10 @@ static void on_register(const struct mfx_sip_event *ev)
     say("{\"event\":\"register\",\"user\":\"%s\",\"authorized\":%s,\"had_authorization\":%s}", user,
         ok ? "true" : "false", ev->authorization[0] ? "true" : "false");
     if (ok) {
-        mfx_sip_respond_register(P.ua, ev->call, 200, "OK", NULL);
+        mfx_sip_respond_register(P.ua, ev->call, 200, "OK", NULL, P.register_expires);
     } else {
         char *ch = challenge();
-        mfx_sip_respond_register(P.ua, ev->call, 401, "Unauthorized", ch);
+        mfx_sip_respond_register(P.ua, ev->call, 401, "Unauthorized", ch, 0);
         free(ch);
     }
 }
@@ -483,6 +484,8 @@ static void usage(FILE *f)
             "usage: mintfax-peer --listen HOST:PORT --rx-dir DIR [options]\n"
             "  --behaviour NAME    treat every call this way (default: by the dialled number)\n"
             "  --auth USER:PASS    challenge INVITE and REGISTER with digest (401)\n"
+            "  --register-expires N  grant N seconds in the 200 OK to a REGISTER (a short one makes\n"
+            "                      the registering side refresh soon)\n"
             "  --codec pcmu|pcma   the only codec to accept (default: either, as offered)\n"
             "  --loss PCT          drop this %% of the RTP packets we send\n"
             "  --jitter MS         delay each RTP packet we send by 0..MS ms\n"
@@ -517,6 +520,7 @@ int main(int argc, char **argv)
         { "tls-cert-dir", required_argument, NULL, 'T' }, { "jitter-delay", required_argument, NULL, 'D' },
         { "t38", required_argument, NULL, '3' }, { "udptl-loss", required_argument, NULL, '4' },
         { "udptl-dup", required_argument, NULL, '5' }, { "udptl-reorder", required_argument, NULL, '6' },
+        { "register-expires", required_argument, NULL, 'E' },
         { NULL, 0, NULL, 0 },
     };
     const char *listen = NULL, *codec = NULL, *tls_listen = NULL, *tls_cert_dir = NULL;
@@ -545,6 +549,13 @@ int main(int argc, char **argv)
         case 'i': P.csid = optarg; break;
         case 'v': mfx_log_level = mfx_log_level_parse(optarg) >= 0 ? mfx_log_level_parse(optarg) : mfx_log_level; break;
         case 'D': P.jitter_delay_ms = atoi(optarg); break;
+        case 'E':
+            P.register_expires = atoi(optarg);
+            if (P.register_expires < 1 || P.register_expires > 86400) {
+                fprintf(stderr, "mintfax-peer: --register-expires is 1 to 86400 seconds\n");
+                return 2;
+            }
+            break;
         case '3': {
             int found = -1;
             for (int i = 0; i < (int)MFX_ARRAY_LEN(t38_modes); i++)

@@ -476,7 +476,7 @@ static void on_sip_event(void *ctx, const struct mfx_sip_event *ev)
         return;
     }
     if (ev->type == MFX_SIP_REGISTER_IN) {
-        mfx_sip_respond_register(S.ua, ev->call, 405, "Method Not Allowed", NULL);
+        mfx_sip_respond_register(S.ua, ev->call, 405, "Method Not Allowed", NULL, 0);
         return;
     }
     struct call *c = call_by_id(ev->call);

@@ -451,9 +451,24 @@ static void do_respond_register(struct mfx_sip_ua *ua, struct sip_cmd *m)
 {
     struct sip_call *c = call_find(ua, m->call);
     if (!c || !c->has_saved) return;
+    /* A granted expiry: the request's Contacts, each with ;expires=N. */
+    sip_contact_t *granted = NULL;
+    char expires[16] = "";
+    if (m->status >= 200 && m->status < 300 && m->expires > 0) {
+        snprintf(expires, sizeof expires, "%d", m->expires);
+        msg_t *req = nua_saved_event_request(c->saved);
+        sip_t const *sip = req ? sip_object(req) : NULL;
+        su_home_t *home = nua_handle_home(c->nh);
+        if (sip && sip->sip_contact) granted = sip_contact_dup(home, sip->sip_contact);
+        char param[32];
+        snprintf(param, sizeof param, "expires=%d", m->expires);
+        for (sip_contact_t *k = granted; k; k = k->m_next) msg_header_replace_param(home, k->m_common, param);
+    }
     nua_respond(c->nh, m->status, phrase_for(ua, m->status, m->s[S_EXTRA]),
                 NUTAG_WITH_SAVED(c->saved),
-                TAG_IF(m->s[S_USER], SIPTAG_WWW_AUTHENTICATE_STR(m->s[S_USER])), TAG_END());
+                TAG_IF(m->s[S_USER], SIPTAG_WWW_AUTHENTICATE_STR(m->s[S_USER])),
+                TAG_IF(granted, SIPTAG_CONTACT(granted)), TAG_IF(expires[0], SIPTAG_EXPIRES_STR(expires)),
+                TAG_END());
     c->ended = true;
     call_free(ua, c);
 }
@@ -558,9 +573,9 @@ void mfx_sip_respond(struct mfx_sip_ua *ua, uint64_t call, int status, const cha
 }
 
 void mfx_sip_respond_register(struct mfx_sip_ua *ua, uint64_t id, int status, const char *phrase,
-                              const char *www_authenticate)
+                              const char *www_authenticate, int expires)
 {
-    struct sip_cmd m = { .op = C_RESPOND_REGISTER, .call = id, .status = status };
+    struct sip_cmd m = { .op = C_RESPOND_REGISTER, .call = id, .status = status, .expires = expires };
     m.s[S_EXTRA] = dup_or_null(phrase);
     m.s[S_USER] = dup_or_null(www_authenticate);
     send_command(ua, &m);

@@ -107,9 +107,12 @@ void mfx_sip_reinvite(struct mfx_sip_ua *ua, uint64_t call, const char *sdp);
 void mfx_sip_respond(struct mfx_sip_ua *ua, uint64_t call, int status, const char *phrase,
                      const char *sdp, const char *www_authenticate);
 
-/* UAS: answers a REGISTER that came in (REGISTER_IN), same rules. */
+/* UAS: answers a REGISTER that came in (REGISTER_IN), same rules. A 2xx
+ * with expires > 0 grants that many seconds, as a registrar may (RFC 3261
+ * §10.3 step 7): the request's Contact comes back with ;expires=N, and an
+ * Expires header; 0 answers with neither. */
 void mfx_sip_respond_register(struct mfx_sip_ua *ua, uint64_t id, int status, const char *phrase,
-                              const char *www_authenticate);
+                              const char *www_authenticate, int expires);
 
 /* What a REGISTER needs; strings are copied. nua refreshes it before it
  * expires and reports each outcome as REGISTERED. */

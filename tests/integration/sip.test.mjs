@@ -26,7 +26,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import dgram from 'node:dgram';
-import { api, daemonPath, freePort } from './lib/daemon.mjs';
+import { api, daemonPath, freePort, waitFor } from './lib/daemon.mjs';
 import { assertSamePages, eventTypes, rig, send, stopAll, terminal } from './lib/siprig.mjs';
 
 after(stopAll);
@@ -115,6 +115,24 @@ test('a trunk with digest credentials registers and calls', async () => {
     assert.equal(done.status, 'delivered', JSON.stringify(done));
     assert.ok(r.peer.events.some((e) => e.event === 'challenge' && e.method === 'INVITE' && !e.had_authorization));
     assert.ok(r.peer.events.some((e) => e.event === 'invite' && e.authorized));
+});
+
+test('a registration is refreshed before the registrar lets it expire', async () => {
+    // The peer grants 2 s (RFC 3261 §10.3: a registrar may shorten the expiry the trunk asked for, 3600 s);
+    // sofia's nua must send the next REGISTER, with credentials, before those run out.
+    const r = await rig({
+        peerArgs: ['--auth', 'alice:s3cret', '--register-expires', '2'],
+        env: (peer) => ({
+            MINTFAX_TRUNK_PEER_USERNAME: 'alice',
+            MINTFAX_TRUNK_PEER_PASSWORD: 's3cret',
+            MINTFAX_TRUNK_PEER_REGISTRAR: peer.proxy,
+        }),
+    });
+    await r.peer.waitEvent((e) => e.event === 'register' && e.authorized, 15000);
+    const first = Date.now();
+    const registered = () => r.peer.events.filter((e) => e.event === 'register' && e.authorized).length;
+    await waitFor(() => registered() >= 3, { timeoutMs: 12000, what: 'two refreshes of the registration' });
+    assert.ok(Date.now() - first < 12000, `${registered()} authorized REGISTERs`);
 });
 
 test('1 % loss and 20 ms jitter on the peer RTP: an ECM fax still delivers', async () => {
