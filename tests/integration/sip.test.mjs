@@ -21,7 +21,7 @@
 // --speed; spandsp counts samples, so the two stay consistent).
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -254,6 +254,26 @@ test('a SIP listen address already in use: mintfaxd exits 1 saying so (no crash)
         assert.match(r.stderr, new RegExp(`cannot bind SIP to sip:127\\.0\\.0\\.1:${port}`));
     } finally {
         holder.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+});
+
+test('mintfaxd raises its soft descriptor limit to the hard one (each call holds descriptors)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mfx-fdlimit-'));
+    const port = await freePort();
+    // sh lowers the soft limit, then becomes mintfaxd (exec): the daemon starts with 64.
+    const child = spawn('sh', ['-c', `ulimit -Sn 64 && exec "$0" --data-dir "$1" --listen "$2"`, daemonPath, dir,
+        `127.0.0.1:${port}`], { stdio: 'ignore' });
+    try {
+        await waitFor(async () => (await api(`http://127.0.0.1:${port}`, null, 'GET', '/healthz').catch(() => ({}))).status === 200,
+            { what: 'mintfaxd to answer /healthz' });
+        const limits = fs.readFileSync(`/proc/${child.pid}/limits`, 'utf8');
+        const [, soft, hard] = limits.match(/^Max open files\s+(\S+)\s+(\S+)/m);
+        assert.equal(soft, hard === 'unlimited' ? '1048576' : String(Math.min(Number(hard), 1048576)), limits);
+        assert.ok(Number(soft) > 64, `soft limit ${soft}`);
+    } finally {
+        child.kill('SIGTERM');
+        await new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)));
         fs.rmSync(dir, { recursive: true, force: true });
     }
 });
