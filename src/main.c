@@ -13,6 +13,7 @@
 #include "crypto.h"
 #include "auth.h"
 #include "dispatcher.h"
+#include "fdlimit.h"
 #include "errors.h"
 #include "fax.h"
 #include "httpc.h"
@@ -37,7 +38,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 
 static struct event_base *base;
@@ -106,24 +106,6 @@ static int rotate_master_key(char **err)
     return 0;
 }
 
-/* Each call holds a descriptor or two (its media socket, the TIFF spandsp
- * reads) besides the API's connections: raise the soft descriptor limit to
- * the hard one (capped), as Debian's default soft limit of 1024 runs out
- * near 450 concurrent calls. The renderers inherit it, harmlessly. */
-#define FD_LIMIT_CAP 1048576
-static void raise_fd_limit(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
-    rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > FD_LIMIT_CAP ? FD_LIMIT_CAP : rl.rlim_max;
-    if (rl.rlim_cur >= want) return;
-    rlim_t was = rl.rlim_cur;
-    rl.rlim_cur = want;
-    if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
-        mfx_debug("main", "descriptor limit raised from %llu to %llu", (unsigned long long)was,
-                  (unsigned long long)want);
-}
-
 static int ensure_dir(const char *dir, char **err)
 {
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
@@ -186,7 +168,7 @@ int main(int argc, char **argv)
     mfx_log_level = mfx_log_level_parse(mfx_cfg.log_level);
     mfx_log_hook_libevent();
     signal(SIGPIPE, SIG_IGN);
-    raise_fd_limit();
+    mfx_raise_fd_limit();
     umask(077);   /* the database, keys and documents are for mintfaxd alone */
 
     int rc = 1;

@@ -20,6 +20,7 @@
 #include "audio_fax.h"
 #include "t38_fax.h"
 #include "t38_sdp.h"
+#include "fdlimit.h"
 #include "log.h"
 #include "mfx.h"
 
@@ -576,6 +577,7 @@ int main(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
+    mfx_raise_fd_limit();                                    /* a socket and a TIFF per call, as mintfaxd */
     if (P.jitter_delay_ms && (P.jitter_delay_ms < 20 || P.jitter_delay_ms > 400)) {
         fprintf(stderr, "mintfax-peer: --jitter-delay is 20 to 400 ms\n");
         return 2;
