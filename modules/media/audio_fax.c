@@ -503,16 +503,7 @@ int mfx_audio_fax_start(struct mfx_audio_fax *a, const char *remote_ip, int remo
 int mfx_audio_fax_result(struct mfx_audio_fax *a, struct mfx_fax_result *out)
 {
     if (!a->fax) return -1;
-    mfx_media_clock_lock(a->clk);
-    if (a->rep.phase_e) {
-        *out = a->rep.result;
-    } else {
-        memset(out, 0, sizeof *out);
-        t30_state_t *t30 = fax_get_t30_state(a->fax);
-        mfx_t30_result_fill(t30, a->transmit, T30_ERR_CALLDROPPED, out);
-        out->remote_fax_seen = mfx_t30_remote_fax_seen(t30);
-    }
-    mfx_media_clock_unlock(a->clk);
+    mfx_leg_report_result(&a->rep, a->clk, fax_get_t30_state(a->fax), a->transmit, out);
     return 0;
 }
 

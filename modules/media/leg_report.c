@@ -6,6 +6,8 @@
 #include "mfx.h"
 #include "leg_report.h"
 
+#include <string.h>
+
 void mfx_leg_report_page(struct mfx_leg_report *r, struct mfx_media_clock *c, int pages)
 {
     if (pages <= r->pages) return;
@@ -26,6 +28,20 @@ void mfx_leg_report_done(struct mfx_leg_report *r, struct mfx_media_clock *c, co
     r->phase_e = true;
     r->result = *res;
     mfx_media_clock_post(c, &r->post);
+}
+
+void mfx_leg_report_result(struct mfx_leg_report *r, struct mfx_media_clock *c, t30_state_t *t30, bool transmit,
+                           struct mfx_fax_result *out)
+{
+    mfx_media_clock_lock(c);
+    if (r->phase_e) {
+        *out = r->result;
+    } else {
+        memset(out, 0, sizeof *out);
+        mfx_t30_result_fill(t30, transmit, T30_ERR_CALLDROPPED, out);
+        out->remote_fax_seen = mfx_t30_remote_fax_seen(t30);
+    }
+    mfx_media_clock_unlock(c);
 }
 
 static bool tone_waiting(const struct mfx_leg_report *r)

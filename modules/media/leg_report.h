@@ -38,4 +38,9 @@ void mfx_leg_report_done(struct mfx_leg_report *r, struct mfx_media_clock *c, co
 enum mfx_leg_item mfx_leg_report_next(struct mfx_leg_report *r, struct mfx_media_clock *c, int *pages, int *tone,
                                       struct mfx_fax_result *res);
 
+/* Owner: the fax's result so far (lock taken here): phase E's once it came,
+ * else T.30's state now with T30_ERR_CALLDROPPED (the call ended first). */
+void mfx_leg_report_result(struct mfx_leg_report *r, struct mfx_media_clock *c, t30_state_t *t30, bool transmit,
+                           struct mfx_fax_result *out);
+
 #endif

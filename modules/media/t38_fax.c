@@ -395,16 +395,7 @@ int mfx_t38_fax_start(struct mfx_t38_fax *t, const char *remote_ip, int remote_p
 
 int mfx_t38_fax_result(struct mfx_t38_fax *t, struct mfx_fax_result *out)
 {
-    mfx_media_clock_lock(t->clk);
-    if (t->rep.phase_e) {
-        *out = t->rep.result;
-    } else {
-        memset(out, 0, sizeof *out);
-        t30_state_t *t30 = t38_terminal_get_t30_state(t->t38);
-        mfx_t30_result_fill(t30, t->transmit, T30_ERR_CALLDROPPED, out);
-        out->remote_fax_seen = mfx_t30_remote_fax_seen(t30);
-    }
-    mfx_media_clock_unlock(t->clk);
+    mfx_leg_report_result(&t->rep, t->clk, t38_terminal_get_t30_state(t->t38), t->transmit, out);
     return 0;
 }
 
