@@ -460,9 +460,9 @@ static void do_respond_register(struct mfx_sip_ua *ua, struct sip_cmd *m)
         sip_t const *sip = req ? sip_object(req) : NULL;
         su_home_t *home = nua_handle_home(c->nh);
         if (sip && sip->sip_contact) granted = sip_contact_dup(home, sip->sip_contact);
-        char param[32];
-        snprintf(param, sizeof param, "expires=%d", m->expires);
-        for (sip_contact_t *k = granted; k; k = k->m_next) msg_header_replace_param(home, k->m_common, param);
+        /* The header keeps a pointer to its parameter: it lives in the handle's home too. */
+        char const *param = su_sprintf(home, "expires=%d", m->expires);
+        for (sip_contact_t *k = granted; k && param; k = k->m_next) msg_header_replace_param(home, k->m_common, param);
     }
     nua_respond(c->nh, m->status, phrase_for(ua, m->status, m->s[S_EXTRA]),
                 NUTAG_WITH_SAVED(c->saved),
